@@ -1,0 +1,274 @@
+package supervisor
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// intensity counts restarts within a sliding period (OTP's MaxR in MaxT).
+type intensity struct {
+	max    int
+	period time.Duration
+	times  []time.Time
+}
+
+// add records a restart at now and returns the number of restarts within the period,
+// and whether that is still within the intensity.
+func (in *intensity) add(now time.Time) (int, bool) {
+	cut := now.Add(-in.period)
+	kept := in.times[:0]
+	for _, t := range in.times {
+		if !t.Before(cut) {
+			kept = append(kept, t)
+		}
+	}
+	in.times = append(kept, now)
+	return len(in.times), len(in.times) <= in.max
+}
+
+// delay is the backoff before the n-th restart within the period.
+func (b Backoff) delay(n int) time.Duration {
+	if b.Initial <= 0 {
+		return 0
+	}
+	d := float64(b.Initial) * math.Pow(b.Multiplier, float64(n-1))
+	if b.Max > 0 && d > float64(b.Max) {
+		d = float64(b.Max)
+	}
+	if d > float64(math.MaxInt64/2) {
+		d = float64(math.MaxInt64 / 2)
+	}
+	if b.Jitter > 0 {
+		d += d * b.Jitter * rand.Float64()
+	}
+	return time.Duration(d)
+}
+
+// pendingRestart is a group restart waiting for its backoff to end.
+type pendingRestart struct {
+	cause *child   // the child whose exit caused it
+	group []*child // to start, in order
+	due   time.Time
+}
+
+// handleExit handles a child's own exit (r from the exits channel). A non-nil error
+// ends the supervisor.
+func (s *Supervisor) handleExit(r *run) error {
+	c := r.child
+	if c.run != r {
+		return nil // stale: the supervisor stopped or abandoned this run already
+	}
+	c.run, c.state = nil, stateStopped
+	normal := isNormal(r)
+	restart := !errors.Is(r.err, ErrDoNotRestart) &&
+		(c.spec.Restart == Permanent || (c.spec.Restart == Transient && !normal))
+	s.emit(EventChildExited{Supervisor: s.spec.Name, Child: c.spec.ID, Err: r.err, Normal: normal, Restart: restart})
+	if restart {
+		return s.restart(c, r.err)
+	}
+	if c.spec.Restart == Temporary || s.spec.Strategy == SimpleOneForOne {
+		s.remove(c)
+	}
+	if c.spec.Significant && s.autoShutdownDue() {
+		s.emit(EventAutoShutdown{Supervisor: s.spec.Name, Child: c.spec.ID, Err: r.err, AutoShutdown: s.spec.AutoShutdown})
+		return s.shutdown(&ExitError{Supervisor: s.spec.Name, Reason: ErrShutdown, Child: c.spec.ID, Cause: r.err})
+	}
+	return nil
+}
+
+// autoShutdownDue: a significant child has just exited for good.
+func (s *Supervisor) autoShutdownDue() bool {
+	switch s.spec.AutoShutdown {
+	case AnySignificant:
+		return true
+	case AllSignificant:
+		for _, c := range s.children {
+			if c.spec.Significant && c.state != stateStopped {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// restart restarts c (and its group, by strategy) after it exited with cause. It
+// retries failed starts as OTP does, each attempt counting as a restart.
+func (s *Supervisor) restart(c *child, cause error) error {
+	for {
+		n, ok := s.intensity.add(s.spec.Clock.Now())
+		if !ok {
+			s.emit(EventIntensityReached{Supervisor: s.spec.Name, Child: c.spec.ID, Err: cause,
+				MaxRestarts: s.spec.MaxRestarts, Period: s.spec.Period})
+			return s.shutdown(&ExitError{Supervisor: s.spec.Name, Reason: ErrMaxRestartIntensity,
+				Child: c.spec.ID, Cause: cause, Restarts: s.spec.MaxRestarts, Period: s.spec.Period})
+		}
+		group := s.group(c)
+		delay := s.spec.Backoff.delay(n)
+		s.emit(EventChildRestarting{Supervisor: s.spec.Name, Child: c.spec.ID, Group: ids(group),
+			Restarts: n, MaxRestarts: s.spec.MaxRestarts, Period: s.spec.Period, Delay: delay})
+		group = s.stopGroup(group)
+		if delay > 0 {
+			s.schedule(&pendingRestart{cause: c, group: group, due: s.spec.Clock.Now().Add(delay)})
+			return nil
+		}
+		err := s.startGroup(group)
+		if err == nil {
+			return nil
+		}
+		cause = err
+	}
+}
+
+// group returns the children restarted with c, in start order.
+func (s *Supervisor) group(c *child) []*child {
+	switch s.spec.Strategy {
+	case OneForAll:
+		return append([]*child(nil), s.children...)
+	case RestForOne:
+		for i, x := range s.children {
+			if x == c {
+				return append([]*child(nil), s.children[i:]...)
+			}
+		}
+	}
+	return []*child{c}
+}
+
+// stopGroup stops the running members of group in reverse order, drops the temporary
+// ones (they are never restarted) and returns what is left to start.
+func (s *Supervisor) stopGroup(group []*child) []*child {
+	for i := len(group) - 1; i >= 0; i-- {
+		g := group[i]
+		if g.run != nil {
+			s.stopChild(g)
+		}
+		s.unschedule(g)
+	}
+	keep := group[:0]
+	for _, g := range group {
+		if g.spec.Restart == Temporary {
+			s.remove(g)
+			continue
+		}
+		g.state = stateRestarting
+		keep = append(keep, g)
+	}
+	return keep
+}
+
+// startGroup starts group in order; it stops at the first failure.
+func (s *Supervisor) startGroup(group []*child) error {
+	for _, g := range group {
+		if g.state != stateRestarting {
+			continue // terminated or deleted while waiting
+		}
+		if err := s.startChild(s.base, g, true); err != nil {
+			for _, rest := range group {
+				if rest.state == stateRestarting {
+					rest.state = stateStopped
+				}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// schedule queues p and arms the timer for the earliest pending restart.
+func (s *Supervisor) schedule(p *pendingRestart) {
+	s.pending = append(s.pending, p)
+	s.arm()
+}
+
+func (s *Supervisor) arm() {
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	if len(s.pending) == 0 {
+		return
+	}
+	due := s.pending[0].due
+	for _, p := range s.pending[1:] {
+		if p.due.Before(due) {
+			due = p.due
+		}
+	}
+	s.timer = s.spec.Clock.NewTimer(due.Sub(s.spec.Clock.Now()))
+}
+
+func (s *Supervisor) timerChan() <-chan time.Time {
+	if s.timer == nil {
+		return nil
+	}
+	return s.timer.C()
+}
+
+// restartDue starts the pending restarts whose backoff has ended.
+func (s *Supervisor) restartDue() error {
+	s.timer = nil
+	now := s.spec.Clock.Now()
+	var due []*pendingRestart
+	keep := s.pending[:0]
+	for _, p := range s.pending {
+		if p.due.After(now) {
+			keep = append(keep, p)
+		} else {
+			due = append(due, p)
+		}
+	}
+	s.pending = keep
+	for _, p := range due {
+		if err := s.startGroup(p.group); err != nil {
+			if err := s.restart(p.cause, err); err != nil {
+				return err
+			}
+		}
+	}
+	s.arm()
+	return nil
+}
+
+// unschedule takes c out of any pending restart.
+func (s *Supervisor) unschedule(c *child) {
+	if c.state != stateRestarting {
+		return
+	}
+	c.state = stateStopped
+}
+
+func (s *Supervisor) dropPending() {
+	for _, p := range s.pending {
+		for _, g := range p.group {
+			s.unschedule(g)
+		}
+	}
+	s.pending = nil
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+}
+
+// remove deletes c from the table.
+func (s *Supervisor) remove(c *child) {
+	s.unschedule(c)
+	delete(s.byID, c.spec.ID)
+	for i, x := range s.children {
+		if x == c {
+			s.children = append(s.children[:i], s.children[i+1:]...)
+			break
+		}
+	}
+}
+
+func ids(cs []*child) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.spec.ID
+	}
+	return out
+}
