@@ -1,0 +1,276 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/gotp/gotp/dist"
+)
+
+func (c *core) load(e evLoad) {
+	a := c.apps[e.App]
+	if a == nil {
+		a = &appState{name: e.App, peers: map[dist.Node]*peerApp{}}
+		c.apps[e.App] = a
+	}
+	a.loaded, a.required, a.dist, a.permit = true, e.Required, e.Dist, e.Permit
+	if a.dist != nil {
+		c.broadcast(a)
+	}
+}
+
+func (c *core) unload(e evUnload) {
+	a := c.apps[e.App]
+	switch {
+	case a == nil || !a.loaded:
+		c.reply(e.Req, appErr(ErrNotLoaded, e.App))
+	case a.phase == phLocal || a.phase == phStarting || a.phase == phStopping:
+		c.reply(e.Req, appErr(ErrRunning, e.App))
+	default:
+		a.loaded, a.started, a.phase = false, false, phNone
+		c.broadcast(a)
+		delete(c.apps, e.App)
+		c.reply(e.Req, nil)
+	}
+}
+
+func (c *core) start(e evStart) {
+	a := c.apps[e.App]
+	switch {
+	case a == nil || !a.loaded:
+		c.reply(e.Req, appErr(ErrNotLoaded, e.App))
+		return
+	case !e.RT.Valid():
+		c.reply(e.Req, &InvalidRestartTypeError{Value: int(e.RT)})
+		return
+	case a.started:
+		c.reply(e.Req, appErr(ErrAlreadyStarted, e.App))
+		return
+	}
+	for _, r := range a.required {
+		ra := c.apps[r]
+		if ra == nil || !ra.started || !(ra.phase == phLocal || ra.phase == phRemote) {
+			c.reply(e.Req, appErr(ErrNotStarted, r))
+			return
+		}
+	}
+	a.started, a.rt = true, e.RT
+	a.startReqs = append(a.startReqs, e.Req)
+	if a.dist == nil {
+		if !a.permit {
+			a.phase = phIdle
+			c.logDecision(a, "not started", "permission is false", nil, false)
+			c.replyAll(&a.startReqs, nil)
+			return
+		}
+		c.startLocal(a, Normal, "", "local application")
+		return
+	}
+	a.phase = phIdle
+	c.broadcast(a)
+	c.decide(a)
+}
+
+func (c *core) stop(e evStop) {
+	a := c.apps[e.App]
+	if a == nil || !a.loaded || !a.started {
+		c.reply(e.Req, appErr(ErrNotStarted, e.App))
+		return
+	}
+	a.started = false
+	c.replyAll(&a.startReqs, appErr(ErrStopped, e.App))
+	c.replyAll(&a.moveReqs, appErr(ErrStopped, e.App))
+	switch a.phase {
+	case phLocal:
+		a.stopReqs = append(a.stopReqs, e.Req)
+		c.stopLocal(a, Stopped, "stop requested")
+	case phStarting:
+		a.stopReqs = append(a.stopReqs, e.Req)
+		a.stopWhenStarted = true
+	case phStopping:
+		a.stopReqs = append(a.stopReqs, e.Req)
+	default:
+		a.phase, a.node = phNone, ""
+		a.timerGen++
+		c.logDecision(a, "forgotten here", "stop requested on a node not running it", nil, false)
+		c.broadcast(a)
+		c.reply(e.Req, nil)
+	}
+}
+
+func (c *core) takeover(e evTakeover) {
+	a := c.apps[e.App]
+	switch {
+	case !e.RT.Valid():
+		c.reply(e.Req, &InvalidRestartTypeError{Value: int(e.RT)})
+	case a == nil || a.dist == nil || !a.started:
+		c.reply(e.Req, appErr(ErrNotRunningDistributed, e.App))
+	case a.phase == phLocal || a.phase == phStarting:
+		c.reply(e.Req, appErr(ErrAlreadyRunningLocally, e.App))
+	case a.phase == phRemote:
+		a.rt = e.RT
+		a.moveReqs = append(a.moveReqs, e.Req)
+		c.startLocal(a, Takeover, a.node, "takeover requested")
+	default:
+		c.reply(e.Req, appErr(ErrNotRunningDistributed, e.App))
+	}
+}
+
+func (c *core) permitEv(e evPermit) {
+	a := c.apps[e.App]
+	if a == nil || !a.loaded {
+		c.reply(e.Req, appErr(ErrNotLoaded, e.App))
+		return
+	}
+	a.permit = e.Permit
+	if a.dist == nil {
+		c.permitLocal(a, e)
+		return
+	}
+	c.broadcast(a)
+	if !a.started {
+		c.reply(e.Req, nil)
+		return
+	}
+	if !e.Permit {
+		switch a.phase {
+		case phLocal:
+			a.moveReqs = append(a.moveReqs, e.Req)
+			if c.othersPermitted(a) {
+				c.logDecision(a, "wait", "permission withdrawn; waiting for a permitted node to take over", nil, false)
+				c.armWait(a)
+			} else {
+				c.stopLocal(a, Stopped, "permission withdrawn and no other node is permitted")
+			}
+		case phDeciding:
+			c.reply(e.Req, nil)
+			c.decide(a)
+		default:
+			c.reply(e.Req, nil)
+		}
+		return
+	}
+	switch a.phase {
+	case phLocal, phStarting, phStopping:
+		c.reply(e.Req, nil)
+	default:
+		a.moveReqs = append(a.moveReqs, e.Req)
+		a.excluded = nil
+		c.decide(a)
+		if a.phase != phStarting {
+			c.replyAll(&a.moveReqs, nil)
+		}
+	}
+}
+
+func (c *core) permitLocal(a *appState, e evPermit) {
+	switch {
+	case !a.started:
+		c.reply(e.Req, nil)
+	case !e.Permit && a.phase == phLocal:
+		a.moveReqs = append(a.moveReqs, e.Req)
+		c.stopLocal(a, Stopped, "permission withdrawn")
+	case e.Permit && a.phase == phIdle:
+		a.moveReqs = append(a.moveReqs, e.Req)
+		c.startLocal(a, Normal, "", "permission granted")
+	default:
+		c.reply(e.Req, nil)
+	}
+}
+
+func (c *core) localStarted(e evLocalStarted) {
+	a := c.apps[e.App]
+	if a == nil || a.phase != phStarting || a.local.Epoch != e.Epoch {
+		return
+	}
+	if e.Err != nil {
+		c.localStartFailed(a, e.Err)
+		return
+	}
+	a.phase, a.since, a.failFrom, a.excluded = phLocal, c.now, "", nil
+	c.logDecision(a, "running here", "start returned", &a.local, false)
+	c.broadcast(a)
+	c.replyAll(&a.startReqs, nil)
+	c.replyAll(&a.moveReqs, nil)
+	if a.stopWhenStarted {
+		a.stopWhenStarted = false
+		c.stopLocal(a, Stopped, "stop requested while starting")
+		return
+	}
+	if a.dist == nil {
+		return
+	}
+	for _, n := range sortedNodes(a.peers) {
+		p := a.peers[n]
+		if !c.runsOn(a, n) {
+			continue
+		}
+		pst := StartType{Kind: p.status.Kind, From: p.status.From, Epoch: p.status.IEpoch}
+		if !wins(a.dist, c.self, a.local, n, pst) {
+			c.stopLocal(a, Moved(n), fmt.Sprintf("%s also runs it and wins (epoch %d)", n, pst.Epoch))
+			return
+		}
+	}
+}
+
+func (c *core) localStartFailed(a *appState, err error) {
+	st := a.local
+	werr := &Error{Err: ErrStartFailed, App: a.name, Cause: err}
+	c.logDecision(a, "start failed", err.Error(), &st, true)
+	a.stopWhenStarted = false
+	c.replyAll(&a.stopReqs, nil)
+	c.replyAll(&a.moveReqs, werr)
+	if st.Kind == Takeover && c.runsOn(a, st.From) {
+		// Deviation 3: the old instance keeps running.
+		c.becomeRemote(a, st.From, "takeover failed; the old instance keeps running")
+		c.broadcastFailed(a, st)
+		c.replyAll(&a.startReqs, werr)
+		return
+	}
+	if len(a.startReqs) > 0 || a.dist == nil {
+		a.started, a.phase = false, phNone
+		c.replyAll(&a.startReqs, werr)
+	} else {
+		a.phase = phIdle
+	}
+	c.broadcastFailed(a, st)
+}
+
+func (c *core) localStopped(e evLocalStopped) {
+	a := c.apps[e.App]
+	if a == nil || a.phase != phStopping {
+		return
+	}
+	r := a.stopReason
+	switch {
+	case r.Kind == StopMoved && c.up[r.To]:
+		c.becomeRemote(a, r.To, "local instance stopped after the move")
+	case !a.started:
+		a.phase, a.node = phNone, ""
+		c.logDecision(a, "stopped", "local instance stopped", nil, false)
+	default:
+		a.phase, a.node = phIdle, ""
+		c.logDecision(a, "stopped", "local instance stopped; runs nowhere known", nil, false)
+	}
+	c.broadcast(a)
+	c.replyAll(&a.stopReqs, nil)
+	c.replyAll(&a.moveReqs, nil)
+}
+
+func (c *core) localExited(e evLocalExited) {
+	a := c.apps[e.App]
+	if a == nil || a.phase != phLocal {
+		return
+	}
+	fatal := a.rt == Permanent || (a.rt == Transient && e.Abnormal)
+	if fatal {
+		// Deviation 4: the node stops without telling peers the app stopped, so they fail
+		// over from it after Timeout.
+		c.logDecision(a, "node stops", fmt.Sprintf("%s application exited: %s", a.rt, e.Reason), &a.local, true)
+		c.emit(actFatal{App: a.name, Reason: e.Reason})
+		c.halted = true
+		return
+	}
+	a.started, a.phase, a.node = false, phNone, ""
+	c.logDecision(a, "exited", fmt.Sprintf("%s application exited: %s; it runs nowhere", a.rt, e.Reason), &a.local, true)
+	c.broadcast(a)
+}
