@@ -157,8 +157,11 @@ func (s *Server) gatewayHandler(listenerURL string) http.HandlerFunc {
 		}
 		s.conns[c] = struct{}{}
 		s.stats.Connections++
-		s.wg.Add(1)
+		s.wg.Add(2) // writer and this read loop
 		go func() { defer s.wg.Done(); c.writeLoop() }()
+		if s.op7BeforeHello {
+			s.sendOpLocked(c, 7, nil)
+		}
 		switch {
 		case q.Get("v") != "10":
 			s.closeConnLocked(c, 4012, "Invalid API version", true)
@@ -170,6 +173,7 @@ func (s *Server) gatewayHandler(listenerURL string) http.HandlerFunc {
 			s.helloLocked(c)
 		}
 		s.mu.Unlock()
+		defer s.wg.Done()
 		s.readLoop(c)
 	}
 }

@@ -164,6 +164,15 @@ func (s *Server) ForceServerError(n int) {
 	s.force5xx = n
 }
 
+// SetReconnectBeforeHello makes new connections get an op 7 before Hello
+// (Discord may send op 7 at any time); the connection is otherwise served
+// normally.
+func (s *Server) SetReconnectBeforeHello(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.op7BeforeHello = on
+}
+
 // SetLatency delays every authenticated REST response by d.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -318,6 +327,7 @@ func (s *Server) routeKnobs(mux *http.ServeMux) {
 			RetryAfterMS int64 `json:"retry_after_ms"`
 			ServerErrors int   `json:"server_errors"`
 			LatencyMS    int64 `json:"latency_ms"`
+			Op7Hello     bool  `json:"op7_before_hello"`
 		}
 		if !decode(w, r, &in) {
 			return
@@ -325,6 +335,7 @@ func (s *Server) routeKnobs(mux *http.ServeMux) {
 		s.ForceShared429(in.Shared429, time.Duration(in.RetryAfterMS)*time.Millisecond)
 		s.ForceServerError(in.ServerErrors)
 		s.SetLatency(time.Duration(in.LatencyMS) * time.Millisecond)
+		s.SetReconnectBeforeHello(in.Op7Hello)
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
 }

@@ -29,33 +29,34 @@ type Server struct {
 
 	wg sync.WaitGroup // serve loops, connections, streams
 
-	mu          sync.Mutex
-	closed      bool
-	ids         snowflaker
-	bot         User
-	author      User // synthetic author of injected messages
-	guilds      []Guild
-	channels    map[string]channelInfo
-	conns       map[*conn]struct{}
-	sessions    map[string]*session
-	zombie      map[int]bool
-	hbInterval  time.Duration
-	lastIdent   map[int]time.Time // identify bucket → last IDENTIFY
-	startLeft   int
-	startReset  time.Time
-	stats       Stats
-	messages    []Message
-	dispatched  []Dispatch
-	nonces      map[string]nonceEntry
-	buckets     map[string]*restBucket
-	globalStart time.Time
-	globalCount int
-	forceShared int
-	forceShRA   time.Duration
-	force5xx    int
-	latency     time.Duration
-	streams     map[int]chan struct{}
-	nextStream  int
+	mu             sync.Mutex
+	closed         bool
+	ids            snowflaker
+	bot            User
+	author         User // synthetic author of injected messages
+	guilds         []Guild
+	channels       map[string]channelInfo
+	conns          map[*conn]struct{}
+	sessions       map[string]*session
+	zombie         map[int]bool
+	hbInterval     time.Duration
+	lastIdent      map[int]time.Time // identify bucket → last IDENTIFY
+	startLeft      int
+	startReset     time.Time
+	stats          Stats
+	messages       []Message
+	dispatched     []Dispatch
+	nonces         map[string]nonceEntry
+	buckets        map[string]*restBucket
+	globalStart    time.Time
+	globalCount    int
+	forceShared    int
+	forceShRA      time.Duration
+	force5xx       int
+	latency        time.Duration
+	op7BeforeHello bool
+	streams        map[int]chan struct{}
+	nextStream     int
 }
 
 type channelInfo struct {
