@@ -86,11 +86,11 @@ type meshDelegate struct {
 	meta []byte
 }
 
-func (d *meshDelegate) NodeMeta(int) []byte                { return d.meta }
-func (d *meshDelegate) NotifyMsg([]byte)                   {}
-func (d *meshDelegate) GetBroadcasts(int, int) [][]byte    { return nil }
-func (d *meshDelegate) LocalState(bool) []byte             { return nil }
-func (d *meshDelegate) MergeRemoteState([]byte, bool)      {}
+func (d *meshDelegate) NodeMeta(int) []byte                  { return d.meta }
+func (d *meshDelegate) NotifyMsg([]byte)                     {}
+func (d *meshDelegate) GetBroadcasts(int, int) [][]byte      { return nil }
+func (d *meshDelegate) LocalState(bool) []byte               { return nil }
+func (d *meshDelegate) MergeRemoteState([]byte, bool)        {}
 func (d *meshDelegate) NotifyAlive(n *memberlist.Node) error { return d.check(n) }
 
 func (d *meshDelegate) NotifyMerge(peers []*memberlist.Node) error {

@@ -1,0 +1,66 @@
+package dist_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gotp/gotp/dist"
+	"github.com/gotp/gotp/dist/disttest"
+)
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// waitEvent waits for an event matching pred on ch.
+func waitEvent(t *testing.T, ch <-chan dist.NodeEvent, d time.Duration, pred func(dist.NodeEvent) bool) dist.NodeEvent {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatal("monitor channel closed")
+			}
+			if pred(ev) {
+				return ev
+			}
+		case <-timer.C:
+			t.Fatalf("no matching event within %v", d)
+		}
+	}
+}
+
+func TestJoinAndConverge(t *testing.T) {
+	for _, n := range []int{3, 5, 10} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			c := disttest.NewCluster(t, disttest.Options{N: n})
+			if err := c.WaitConverged(ctxT(t, 30*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestCrashDetection(t *testing.T) {
+	c := disttest.NewCluster(t, disttest.Options{N: 3})
+	if err := c.WaitConverged(ctxT(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, ev0, cancel := c.Node(0).Monitor()
+	defer cancel()
+	boot := c.Node(2).BootID()
+	c.Kill(2)
+	ev := waitEvent(t, ev0, 20*time.Second, func(e dist.NodeEvent) bool { return !e.Up && e.Node == c.Name(2) })
+	if ev.Reason != dist.DownClosed || ev.BootID != boot {
+		t.Fatalf("nodedown %+v, want reason closed and boot %d", ev, boot)
+	}
+	if err := c.WaitConverged(ctxT(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}
