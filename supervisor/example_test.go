@@ -40,6 +40,7 @@ func Example() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	if err := sup.Start(ctx); err != nil {
 		fmt.Println(err)
 		return
