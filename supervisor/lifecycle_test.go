@@ -81,9 +81,9 @@ func TestStartFailures(t *testing.T) {
 		return func(context.Context) (supervisor.Service, error) { return failingStarter{err}, nil }
 	}
 	for name, start := range map[string]func(context.Context) (supervisor.Service, error){
-		"panic":      func(context.Context) (supervisor.Service, error) { panic("in start") },
-		"nil":        func(context.Context) (supervisor.Service, error) { return nil, nil },
-		"starter":    starter(errBoom),
+		"panic":     func(context.Context) (supervisor.Service, error) { panic("in start") },
+		"nil":       func(context.Context) (supervisor.Service, error) { return nil, nil },
+		"starter":   starter(errBoom),
 		"cancelled": nil, // the context is cancelled by the child before it
 	} {
 		t.Run(name, func(t *testing.T) {
