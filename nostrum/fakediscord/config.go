@@ -74,6 +74,9 @@ type Config struct {
 	RESTBucketWindow time.Duration // default 5s
 	GlobalLimit      int           // authenticated REST requests per second; default 50
 	NonceWindow      time.Duration // enforce_nonce de-duplication window; default 5m
+	// DispatchLog bounds the log Dispatched returns (the newest are kept);
+	// default 1,000,000 entries.
+	DispatchLog int
 
 	Guilds      []Guild   // default: one guild with one text channel
 	DMChannels  []Channel // DM channels (events go to shard 0); default none
@@ -96,6 +99,7 @@ func (c Config) Validate() error {
 		{"SessionStartTotal", c.SessionStartTotal}, {"MaxGuildsPerShard", c.MaxGuildsPerShard},
 		{"SendLimit", c.SendLimit}, {"ReplayBuffer", c.ReplayBuffer},
 		{"RESTBucketLimit", c.RESTBucketLimit}, {"GlobalLimit", c.GlobalLimit},
+		{"DispatchLog", c.DispatchLog},
 	}
 	for _, f := range ints {
 		if f.v < 0 {
@@ -179,6 +183,7 @@ func (c Config) withDefaults() Config {
 	def(&c.ReplayBuffer, 1000)
 	def(&c.RESTBucketLimit, 5)
 	def(&c.GlobalLimit, 50)
+	def(&c.DispatchLog, 1_000_000)
 	defD(&c.SessionStartReset, 24*time.Hour)
 	defD(&c.HeartbeatInterval, 41250*time.Millisecond)
 	defD(&c.IdentifyWindow, 5*time.Second)

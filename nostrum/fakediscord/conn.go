@@ -43,6 +43,8 @@ type conn struct {
 	closing    bool
 	hbTimer    *time.Timer
 	reconnT    *time.Timer
+	op9T       *time.Timer
+	zombie     bool
 	sendTimes  []time.Time
 	hbInterval time.Duration
 }
@@ -69,6 +71,9 @@ func (c *conn) stopTimersLocked() {
 	}
 	if c.reconnT != nil {
 		c.reconnT.Stop()
+	}
+	if c.op9T != nil {
+		c.op9T.Stop()
 	}
 }
 

@@ -34,6 +34,9 @@ func (s *Server) Reconnect(shard int) error {
 	cs, err := s.shardConnsLocked(shard)
 	for _, c := range cs {
 		s.sendOpLocked(c, 7, nil)
+		if c.reconnT != nil {
+			c.reconnT.Stop()
+		}
 		c.reconnT = time.AfterFunc(s.cfg.ReconnectGrace, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -86,16 +89,18 @@ func (s *Server) DropShard(shard int) error {
 	return err
 }
 
-// SetZombie stops (on) or resumes (off) heartbeat ACKs to the shard's
-// connections, present and future. The fake keeps the socket open.
+// SetZombie stops (on) or resumes (off) heartbeat ACKs on the shard's live
+// connection(s); the fake keeps the socket open and keeps dispatching. Only
+// the connections live now are affected: a client that detects the zombie
+// and reconnects gets ACKs on its new connection.
 func (s *Server) SetZombie(shard int, on bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
+	cs, err := s.shardConnsLocked(shard)
+	for _, c := range cs {
+		c.zombie = on
 	}
-	s.zombie[shard] = on
-	return nil
+	return err
 }
 
 // RequestHeartbeat sends a server-initiated op 1 to the shard's connection(s).

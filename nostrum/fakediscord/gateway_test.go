@@ -82,6 +82,13 @@ func TestHeartbeatAckAndZombie(t *testing.T) {
 	if p := c.read(); p.Op != 0 || p.typ() != "MARKER" {
 		t.Fatalf("zombie: got op %d t %q, want MARKER and no ACK", p.Op, p.typ())
 	}
+	// Zombie mode is per connection: a new connection gets its ACKs.
+	c2, _ := dial(t, s.GatewayURL())
+	c2.identify(s, 0, 1)
+	c2.send(map[string]any{"op": 1, "d": 2})
+	if p := c2.read(); p.Op != 11 {
+		t.Fatalf("new connection: op %d, want ACK", p.Op)
+	}
 	if err := s.SetZombie(0, false); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +96,10 @@ func TestHeartbeatAckAndZombie(t *testing.T) {
 	if p := c.read(); p.Op != 11 {
 		t.Fatalf("op %d, want ACK after zombie off", p.Op)
 	}
-	if st := s.Stats(); st.Heartbeats != 3 || st.HeartbeatACKs != 2 {
+	if err := s.SetZombie(3, true); !errors.Is(err, ErrNoConnection) {
+		t.Fatalf("zombie on an empty shard: %v", err)
+	}
+	if st := s.Stats(); st.Heartbeats != 4 || st.HeartbeatACKs != 3 {
 		t.Fatalf("heartbeats %d acks %d", st.Heartbeats, st.HeartbeatACKs)
 	}
 }

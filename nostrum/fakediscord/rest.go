@@ -270,12 +270,26 @@ func (s *Server) newRESTMessageLocked(ci channelInfo, body []byte) (int, any) {
 	}
 	if key != "" {
 		m.Nonce = append(json.RawMessage(nil), req.Nonce...)
+		s.pruneNoncesLocked(now)
 		s.nonces[key] = nonceEntry{msg: m, at: now}
 	}
 	s.messages = append(s.messages, m)
 	s.stats.MessagesCreated++
 	s.dispatchMessageLocked(ci, m, true)
 	return http.StatusOK, restView(m)
+}
+
+// pruneNoncesLocked forgets nonces older than NonceWindow once the table
+// has grown, so a long run does not keep every nonce.
+func (s *Server) pruneNoncesLocked(now time.Time) {
+	if len(s.nonces) < 4096 || len(s.nonces)%1024 != 0 {
+		return
+	}
+	for k, e := range s.nonces {
+		if now.Sub(e.at) > s.cfg.NonceWindow {
+			delete(s.nonces, k)
+		}
+	}
 }
 
 // restView is the message as REST returns it (no guild_id).

@@ -12,7 +12,9 @@ import (
 
 const auth = "Bot " + testToken
 
-func messagesURL(s *Server, ch string) string { return s.URL() + "/api/v10/channels/" + ch + "/messages" }
+func messagesURL(s *Server, ch string) string {
+	return s.URL() + "/api/v10/channels/" + ch + "/messages"
+}
 
 func TestRESTGatewayAndMe(t *testing.T) {
 	t.Parallel()

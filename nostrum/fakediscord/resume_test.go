@@ -306,3 +306,36 @@ func TestStreamAcrossReconnects(t *testing.T) {
 		t.Fatalf("resumes %v", st.ResumesByURL)
 	}
 }
+
+func TestBotPrefixedTokenOnGateway(t *testing.T) {
+	t.Parallel()
+	s := startFake(t, nil)
+	c, _ := dial(t, s.GatewayURL())
+	c.send(identifyPayload("Bot "+testToken, allIntents, 0, 1))
+	var r readyData
+	if err := json.Unmarshal(c.readDispatch("READY").D, &r); err != nil {
+		t.Fatal(err)
+	}
+	c.ws.NetConn().Close()
+	eventually(t, "session detached", func() bool { return !attached(s, r.SessionID) })
+	c2, _ := dial(t, r.ResumeGatewayURL)
+	c2.send(resumePayload(r.SessionID, 1)) // token without the prefix: same bot
+	c2.readDispatch("GUILD_CREATE")
+	c2.readDispatch("RESUMED")
+}
+
+func TestDispatchLogBounded(t *testing.T) {
+	t.Parallel()
+	s := startFake(t, func(c *Config) { c.DispatchLog = 10 })
+	c, _ := dial(t, s.GatewayURL())
+	c.identify(s, 0, 1)
+	for i := 0; i < 50; i++ {
+		if _, err := s.InjectMessage(firstChannel(s), "m"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds := s.Dispatched()
+	if len(ds) < 10 || len(ds) >= 20 || ds[len(ds)-1].Seq != 52 {
+		t.Fatalf("log of %d, last %+v", len(ds), ds[len(ds)-1])
+	}
+}

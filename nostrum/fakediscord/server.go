@@ -38,7 +38,6 @@ type Server struct {
 	channels       map[string]channelInfo
 	conns          map[*conn]struct{}
 	sessions       map[string]*session
-	zombie         map[int]bool
 	hbInterval     time.Duration
 	lastIdent      map[int]time.Time // identify bucket → last IDENTIFY
 	startLeft      int
@@ -79,7 +78,6 @@ func Start(cfg Config) (*Server, error) {
 		channels:   map[string]channelInfo{},
 		conns:      map[*conn]struct{}{},
 		sessions:   map[string]*session{},
-		zombie:     map[int]bool{},
 		hbInterval: cfg.HeartbeatInterval,
 		lastIdent:  map[int]time.Time{},
 		startLeft:  cfg.SessionStartTotal,

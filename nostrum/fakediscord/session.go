@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -61,6 +62,9 @@ func (s *Server) dispatchLocked(ss *session, typ string, d []byte, msgID string)
 		ss.ring = ss.ring[n:]
 	}
 	s.dispatched = append(s.dispatched, Dispatch{Session: ss.id, Shard: ss.shardID, Seq: ss.seq, Type: typ, MessageID: msgID})
+	if len(s.dispatched) >= 2*s.cfg.DispatchLog { // trim in bulk: amortised O(1)
+		s.dispatched = append([]Dispatch(nil), s.dispatched[len(s.dispatched)-s.cfg.DispatchLog:]...)
+	}
 	if ss.conn != nil && !ss.conn.closing {
 		ss.conn.enqueue(outFrame{data: data})
 	}
@@ -138,7 +142,7 @@ func (s *Server) heartbeatLocked(c *conn) {
 	if c.hbTimer != nil {
 		c.hbTimer.Reset(c.hbInterval * 3 / 2)
 	}
-	if c.sess != nil && s.zombie[c.sess.shardID] {
+	if c.zombie {
 		return
 	}
 	s.stats.HeartbeatACKs++
@@ -207,7 +211,10 @@ func (s *Server) identifyAcceptedLocked(c *conn, token string, intents uint64, s
 			s.sendOpLocked(c, 9, false)
 			return
 		}
-		time.AfterFunc(s.cfg.InvalidSessionDelay, func() {
+		if c.op9T != nil {
+			c.op9T.Stop()
+		}
+		c.op9T = time.AfterFunc(s.cfg.InvalidSessionDelay, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if !c.closing {
@@ -222,7 +229,7 @@ func (s *Server) identifyAcceptedLocked(c *conn, token string, intents uint64, s
 	}
 	s.startLeft--
 	s.stats.Identifies++
-	ss := &session{id: newSessionID(), token: token, shardID: shardID, numShards: numShards, intents: intents, conn: c}
+	ss := &session{id: newSessionID(), token: strings.TrimPrefix(token, "Bot "), shardID: shardID, numShards: numShards, intents: intents, conn: c}
 	s.sessions[ss.id] = ss
 	c.sess, c.authed = ss, true
 	guilds := s.guildsOfShard(shardID, numShards)
@@ -285,7 +292,7 @@ func (s *Server) resumeLocked(c *conn, raw json.RawMessage) {
 		seq = *d.Seq
 	}
 	ss, ok := s.sessions[d.SessionID]
-	if !ok || s.expiredLocked(ss, s.cfg.Now()) || ss.noResume || ss.token != d.Token {
+	if !ok || s.expiredLocked(ss, s.cfg.Now()) || ss.noResume || ss.token != strings.TrimPrefix(d.Token, "Bot ") {
 		s.stats.ResumesFailed++
 		s.sendOpLocked(c, 9, false)
 		return
