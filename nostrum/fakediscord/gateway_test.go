@@ -99,6 +99,9 @@ func TestHeartbeatAckAndZombie(t *testing.T) {
 	if err := s.SetZombie(3, true); !errors.Is(err, ErrNoConnection) {
 		t.Fatalf("zombie on an empty shard: %v", err)
 	}
+	if err := s.SetZombie(3, false); err != nil {
+		t.Fatalf("zombie off on an empty shard: %v", err)
+	}
 	if st := s.Stats(); st.Heartbeats != 4 || st.HeartbeatACKs != 3 {
 		t.Fatalf("heartbeats %d acks %d", st.Heartbeats, st.HeartbeatACKs)
 	}
