@@ -311,3 +311,68 @@ func TestDefaultAddr(t *testing.T) {
 		t.Fatalf("DefaultAddr() with a junk ERL_EPMD_PORT = %q", got)
 	}
 }
+
+// TestKeeperRepeatedFailover kills whichever node embeds the mapper, three times over, and
+// checks each time that every survivor is registered again within 2 s with exactly one of
+// them embedding the new mapper.
+func TestKeeperRepeatedFailover(t *testing.T) {
+	addr := freeAddr(t)
+	const n = 5
+	procs := make([]*process, n)
+	keepers := make([]*Keeper, n)
+	for i := range keepers {
+		procs[i] = &process{}
+		keepers[i] = startKeeper(t, keepCfg(addr, fmt.Sprint("n", i), 3000+i, procs[i]))
+	}
+	alive := map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true}
+	for round := 1; round <= 3; round++ {
+		victim := -1
+		for i := range keepers {
+			if st, _ := keepers[i].Status(); alive[i] && st.Embedded {
+				victim = i
+			}
+		}
+		if victim < 0 {
+			t.Fatalf("round %d: no live keeper embeds the mapper", round)
+		}
+		before := map[int]int{}
+		for i := range alive {
+			st, _ := keepers[i].Status()
+			before[i] = st.Registrations
+		}
+		start := time.Now()
+		procs[victim].kill()
+		delete(alive, victim)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		embedders, want := 0, []string{}
+		for i := range alive {
+			st, err := waitStatus(ctx, keepers[i], func(s Status) bool {
+				return s.Registered && s.Registrations > before[i]
+			})
+			if err != nil {
+				cancel()
+				t.Fatalf("round %d: n%d not registered again: %v, %v", round, i, st, err)
+			}
+			want = append(want, fmt.Sprint("n", i))
+		}
+		elapsed := time.Since(start)
+		for i := range alive {
+			if st, _ := keepers[i].Status(); st.Embedded {
+				embedders++
+			}
+		}
+		_, names, err := Names(ctx, addr)
+		cancel()
+		sort.Strings(want)
+		if err != nil || !reflect.DeepEqual(sortedNames(names), want) {
+			t.Fatalf("round %d: names = %v, %v; want %v", round, names, err, want)
+		}
+		if embedders != 1 {
+			t.Fatalf("round %d: %d keepers embed a mapper; want 1", round, embedders)
+		}
+		t.Logf("round %d: killed n%d; %d survivors registered again after %v", round, victim, len(alive), elapsed)
+		if elapsed > 2*time.Second {
+			t.Fatalf("round %d: re-registration took %v; the budget is 2 s", round, elapsed)
+		}
+	}
+}

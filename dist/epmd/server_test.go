@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"reflect"
 	"syscall"
@@ -440,4 +441,117 @@ func TestClientRejectsMalformedAnswers(t *testing.T) {
 		<-served
 		_ = ln.Close()
 	}
+}
+
+// TestServerSurvivesGarbage sends many random byte streams, each on its own connection, and
+// checks that a registration made before is untouched and the server still answers.
+func TestServerSurvivesGarbage(t *testing.T) {
+	s := startServer(t, ServerConfig{RequestTimeout: 100 * time.Millisecond})
+	addr := s.Addr().String()
+	ctx := testCtx(t)
+	lease, err := Register(ctx, addr, Registration{Name: "steady", Port: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200; i++ {
+		b := make([]byte, rng.IntN(64))
+		for j := range b {
+			b[j] = byte(rng.UintN(256))
+		}
+		if len(b) >= 3 && i%2 == 0 {
+			b[2] = []byte{'x', 'z', 'n'}[rng.IntN(3)] // aim at the real decoders half the time
+		}
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = conn.Write(b)
+		if i%3 == 0 {
+			_ = conn.(*net.TCPConn).CloseWrite() // half-close: the server sees EOF mid-request
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, _ = io.Copy(io.Discard, conn)
+		_ = conn.Close()
+	}
+	select {
+	case <-lease.Done():
+		t.Fatalf("garbage ended a registration: %v", lease.Err())
+	default:
+	}
+	if info, err := PortPlease(ctx, addr, "steady"); err != nil || info.Port != 7 {
+		t.Fatalf("PortPlease after garbage = %+v, %v", info, err)
+	}
+}
+
+type fakeAddrConn struct {
+	net.Conn
+	local, remote net.Addr
+}
+
+func (c fakeAddrConn) LocalAddr() net.Addr  { return c.local }
+func (c fakeAddrConn) RemoteAddr() net.Addr { return c.remote }
+
+func TestIsLocalPeer(t *testing.T) {
+	tcp := func(ip string) net.Addr { return &net.TCPAddr{IP: net.ParseIP(ip), Port: 1} }
+	tests := []struct {
+		name          string
+		local, remote net.Addr
+		want          bool
+	}{
+		{"loopback v4", tcp("127.0.0.1"), tcp("127.0.0.1"), true},
+		{"loopback other 127/8", tcp("10.0.0.1"), tcp("127.0.0.2"), true},
+		{"loopback v6", tcp("::1"), tcp("::1"), true},
+		{"host's own address", tcp("10.0.0.1"), tcp("10.0.0.1"), true},
+		{"another host", tcp("10.0.0.1"), tcp("10.0.0.2"), false},
+		{"in-memory pipe", pipeAddr{}, pipeAddr{}, true},
+	}
+	for _, tc := range tests {
+		if got := isLocalPeer(fakeAddrConn{local: tc.local, remote: tc.remote}); got != tc.want {
+			t.Errorf("%s: isLocalPeer = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
+// remoteListener makes every accepted connection look as if it came from another host.
+type remoteListener struct{ net.Listener }
+
+func (l remoteListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return fakeAddrConn{Conn: c, local: &net.TCPAddr{IP: net.ParseIP("10.0.0.1")},
+		remote: &net.TCPAddr{IP: net.ParseIP("10.0.0.2"), Port: 5}}, nil
+}
+
+func TestServerRemoteRegistration(t *testing.T) {
+	remote := func(network, addr string) (net.Listener, error) {
+		ln, err := net.Listen(network, addr)
+		return remoteListener{ln}, err
+	}
+	ctx := testCtx(t)
+	strict := startServer(t, ServerConfig{Listen: remote})
+	if l, err := Register(ctx, strict.Addr().String(), Registration{Name: "far", Port: 1}); err == nil {
+		_ = l.Close()
+		t.Fatal("a registration from another host was accepted")
+	}
+	if names := strict.Names(); len(names) != 0 {
+		t.Fatalf("names after a remote registration attempt = %v", names)
+	}
+	if _, _, err := Names(ctx, strict.Addr().String()); err != nil {
+		t.Fatalf("lookups from other hosts must stay open: %v", err)
+	}
+	open := startServer(t, ServerConfig{Listen: remote, AllowRemoteRegistration: true})
+	l, err := Register(ctx, open.Addr().String(), Registration{Name: "far", Port: 1})
+	if err != nil {
+		t.Fatalf("Register with AllowRemoteRegistration: %v", err)
+	}
+	_ = l.Close()
 }
