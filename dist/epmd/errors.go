@@ -39,6 +39,7 @@ type MalformedError struct {
 	Reason  string // what is wrong with it
 }
 
+// Error says which message is malformed and why.
 func (e *MalformedError) Error() string {
 	return fmt.Sprintf("epmd: malformed %s: %s", e.Message, e.Reason)
 }
@@ -56,6 +57,7 @@ type RefusedError struct {
 	Result uint8  // the mapper's result code (real epmd answers 1)
 }
 
+// Error names the refused node.
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("epmd: registration of %q refused (result %d): name in use or invalid", e.Name, e.Result)
 }

@@ -104,6 +104,7 @@ type Status struct {
 	Registrations int    // how many times the name was registered (1 after Keep returns)
 }
 
+// String renders the status for logs.
 func (s Status) String() string {
 	return "registered=" + strconv.FormatBool(s.Registered) + " embedded=" + strconv.FormatBool(s.Embedded) +
 		" creation=" + strconv.FormatUint(uint64(s.Creation), 10) + " registrations=" + strconv.Itoa(s.Registrations)
