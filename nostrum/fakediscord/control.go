@@ -26,6 +26,51 @@ func (s *Server) shardConnsLocked(shard int) ([]*conn, error) {
 	return out, nil
 }
 
+// sessionConnLocked returns the live connection holding session id.
+func (s *Server) sessionConnLocked(id string) (*conn, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	ss, ok := s.sessions[id]
+	if !ok || ss.conn == nil || ss.conn.closing {
+		return nil, fmt.Errorf("%w: session %q", ErrNoConnection, id)
+	}
+	return ss.conn, nil
+}
+
+// CloseSession sends a close frame with code to the connection holding the
+// session (same session fate as CloseShard).
+func (s *Server) CloseSession(sessionID string, code int) error {
+	if code < 1000 || code > 4999 {
+		return fmt.Errorf("fakediscord: close code %d out of range", code)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.sessionConnLocked(sessionID)
+	if err != nil {
+		return err
+	}
+	s.closeConnLocked(c, code, "Closed by fakediscord control.", invalidatingCode(code))
+	return nil
+}
+
+// DropSession drops the TCP connection holding the session without a close
+// frame; the session stays resumable for SessionTTL.
+func (s *Server) DropSession(sessionID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.sessionConnLocked(sessionID)
+	if err != nil {
+		return err
+	}
+	s.dropConnLocked(c)
+	return nil
+}
+
+func invalidatingCode(code int) bool {
+	return code == 4004 || code == 4007 || code == 4009 || (code >= 4010 && code <= 4014)
+}
+
 // Reconnect sends op 7 to the shard's live connection(s); a connection the
 // client has not closed after ReconnectGrace is closed with 4000.
 func (s *Server) Reconnect(shard int) error {
@@ -70,9 +115,8 @@ func (s *Server) CloseShard(shard int, code int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs, err := s.shardConnsLocked(shard)
-	invalidate := code == 4004 || code == 4007 || code == 4009 || (code >= 4010 && code <= 4014)
 	for _, c := range cs {
-		s.closeConnLocked(c, code, "Closed by fakediscord control.", invalidate)
+		s.closeConnLocked(c, code, "Closed by fakediscord control.", invalidatingCode(code))
 	}
 	return err
 }
@@ -316,6 +360,17 @@ func (s *Server) routeShardControls(mux *http.ServeMux) {
 }
 
 func (s *Server) routeKnobs(mux *http.ServeMux) {
+	mux.HandleFunc("POST /_fake/sessions/{id}/close", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Code int `json:"code"`
+		}
+		if decode(w, r, &in) {
+			respond(w, map[string]bool{"ok": true}, s.CloseSession(r.PathValue("id"), in.Code))
+		}
+	})
+	mux.HandleFunc("POST /_fake/sessions/{id}/drop", func(w http.ResponseWriter, r *http.Request) {
+		respond(w, map[string]bool{"ok": true}, s.DropSession(r.PathValue("id")))
+	})
 	mux.HandleFunc("POST /_fake/sessions/expire", func(w http.ResponseWriter, r *http.Request) {
 		respond(w, map[string]bool{"ok": true}, s.ExpireSessions())
 	})

@@ -231,3 +231,35 @@ func TestMakeGuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSessionControls(t *testing.T) {
+	t.Parallel()
+	s := startFake(t, nil)
+	a, _ := dial(t, s.GatewayURL())
+	ra := a.identify(s, 0, 1)
+	b, _ := dial(t, s.GatewayURL())
+	rb := b.identify(s, 0, 1) // a second session on the same shard
+	if err := s.CloseSession(ra.SessionID, 4000); err != nil {
+		t.Fatal(err)
+	}
+	a.expectClose(4000)
+	if err := s.InjectEvent(0, "MARKER", json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	b.readDispatch("MARKER") // the other session is untouched
+	if code := rest(t, "POST", s.URL()+"/_fake/sessions/"+rb.SessionID+"/drop", "", "", nil).StatusCode; code != 200 {
+		t.Fatalf("drop %d", code)
+	}
+	eventually(t, "b detached", func() bool { return !attached(s, rb.SessionID) })
+	if err := s.DropSession(rb.SessionID); !errors.Is(err, ErrNoConnection) {
+		t.Fatalf("second drop: %v", err)
+	}
+	if err := s.CloseSession("nope", 4000); !errors.Is(err, ErrNoConnection) {
+		t.Fatalf("unknown session: %v", err)
+	}
+	for _, r := range []readyData{ra, rb} { // both kept their sessions
+		c, _ := dial(t, r.ResumeGatewayURL)
+		c.send(resumePayload(r.SessionID, 3))
+		c.readDispatch("RESUMED")
+	}
+}

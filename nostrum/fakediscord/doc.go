@@ -31,6 +31,33 @@
 //     in DMs DIRECT_MESSAGES (1<<12); without MESSAGE_CONTENT (1<<15) the
 //     content, embeds and attachments of other users' guild messages are blank.
 //
+// REST (under /api/v10, Authorization "Bot <token>" except GET /gateway):
+// GET /gateway, GET /gateway/bot (session_start_limit is live), GET
+// /users/@me, POST /channels/{id}/messages (401; 404 code 10003; 400 codes
+// 50006, 50035, 50109; nonce + enforce_nonce returns the earlier message
+// without a new event). Create-message responses carry X-RateLimit-Limit,
+// -Remaining, -Reset, -Reset-After and -Bucket (one bucket id, counted per
+// channel); an exhausted bucket gets 429 scope user, more than GlobalLimit
+// requests in a second get 429 X-RateLimit-Global: true, scope global.
+// Retry-After headers are decimal seconds ("0.250"), like the JSON retry_after.
+//
+// Control API (JSON; mirrors the Go methods):
+//
+//	GET  /_fake/stats | /_fake/messages | /_fake/dispatched | /_fake/world
+//	POST /_fake/inject            {"channel_id","content"}
+//	POST /_fake/event             {"shard"?,"t","d"}        (no shard: all)
+//	POST /_fake/stream/start      {"per_second","channel_id"} → {"id"}
+//	POST /_fake/stream/stop       {"id"}
+//	POST /_fake/shards/{n}/reconnect | drop | heartbeat
+//	POST /_fake/shards/{n}/invalidsession {"resumable"}
+//	POST /_fake/shards/{n}/close  {"code"}
+//	POST /_fake/shards/{n}/zombie {"on"}
+//	POST /_fake/sessions/{id}/close {"code"} | /_fake/sessions/{id}/drop
+//	POST /_fake/sessions/expire | /_fake/identify/reset
+//	POST /_fake/heartbeat         {"interval_ms"}
+//	POST /_fake/rest              {"shared_429","retry_after_ms","server_errors","latency_ms","op7_before_hello"}
+//	                              (sets every knob: omitted ones become 0/false)
+//
 // Every window is configurable (Config) so tests can run scaled down; the
 // defaults are Discord's real values. Config.Now injects a clock for the
 // time-window decisions (session TTL, identify buckets, send limit, REST
