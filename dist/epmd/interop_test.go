@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -290,4 +291,60 @@ func containsEntry(entries []NameEntry, want NameEntry) bool {
 		}
 	}
 	return false
+}
+
+// TestInteropAlive2VariantsMatchRealEPMD sends the same ALIVE2_REQs to real epmd and to our
+// server and checks both answer with the same response code and size: ALIVE2_RESP ('y') for
+// highest version 5, ALIVE2_X_RESP ('v') for 6 and above, and the same refusal of a live name.
+func TestInteropAlive2VariantsMatchRealEPMD(t *testing.T) {
+	epmdPath := requireTool(t, "epmd")
+	realAddr, _ := startRealEPMD(t, epmdPath)
+	ours := startServer(t, ServerConfig{})
+	answer := func(addr string, highest uint16, name string) (code byte, n int, result byte, hold net.Conn) {
+		req, err := EncodeRequest(&Alive2Req{Registration{Name: name, Port: 9, NodeType: 77, HighestVersion: highest, LowestVersion: 5}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := conn.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 6)
+		if _, err := io.ReadFull(conn, buf[:1]); err != nil {
+			t.Fatalf("%s: no answer to ALIVE2 highest %d: %v", addr, highest, err)
+		}
+		n = alive2RespLen(buf[0])
+		if n == 0 {
+			t.Fatalf("%s: answer code %q is no ALIVE2 response", addr, buf[0])
+		}
+		if _, err := io.ReadFull(conn, buf[1:n]); err != nil {
+			t.Fatalf("%s: short ALIVE2 answer: %v", addr, err)
+		}
+		return buf[0], n, buf[1], conn
+	}
+	for _, tc := range []struct {
+		highest  uint16
+		wantCode byte
+	}{{5, CodeAlive2Resp}, {6, CodeAlive2XResp}} {
+		name := fmt.Sprint("v", tc.highest)
+		rc, rn, rres, rconn := answer(realAddr, tc.highest, name)
+		oc, on, ores, oconn := answer(ours.Addr().String(), tc.highest, name)
+		if rc != tc.wantCode || oc != rc || on != rn || ores != 0 || rres != 0 {
+			t.Fatalf("highest %d: real epmd answered %q (%d bytes, result %d), ours %q (%d bytes, result %d); want %q",
+				tc.highest, rc, rn, rres, oc, on, ores, tc.wantCode)
+		}
+		// The same name again while the first registration lives: both refuse with result 1.
+		rc2, _, rres2, rconn2 := answer(realAddr, tc.highest, name)
+		oc2, _, ores2, oconn2 := answer(ours.Addr().String(), tc.highest, name)
+		if rc2 != tc.wantCode || oc2 != rc2 || rres2 != 1 || ores2 != 1 {
+			t.Fatalf("highest %d duplicate: real epmd %q result %d, ours %q result %d", tc.highest, rc2, rres2, oc2, ores2)
+		}
+		for _, c := range []net.Conn{rconn, oconn, rconn2, oconn2} {
+			_ = c.Close()
+		}
+	}
 }
