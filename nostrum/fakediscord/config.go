@@ -28,16 +28,16 @@ const (
 
 // Channel is a text channel of a guild or a DM channel.
 type Channel struct {
-	ID   string // snowflake; "" = minted at Start
-	Name string
-	Type int // ChannelGuildText (default) or ChannelDM
+	ID   string `json:"id"`   // snowflake; "" = minted at Start
+	Name string `json:"name"` // display name
+	Type int    `json:"type"` // ChannelGuildText (default) or ChannelDM
 }
 
 // Guild is a guild the bot is in. Its shard is (ID>>22) % num_shards.
 type Guild struct {
-	ID       string // snowflake; "" = minted at Start
-	Name     string
-	Channels []Channel
+	ID       string    `json:"id"`   // snowflake; "" = minted at Start
+	Name     string    `json:"name"` // display name
+	Channels []Channel `json:"channels"`
 }
 
 // Config configures a fake server. Zero values take the documented defaults,
