@@ -107,44 +107,44 @@ type messageCreate struct {
 
 // Dispatch records one dispatch sent (or buffered) on one session.
 type Dispatch struct {
-	Session   string // session id
-	Shard     int    // shard id of the session
-	Seq       int64  // sequence number on that session
-	Type      string // event name, e.g. "MESSAGE_CREATE"
-	MessageID string // message id for MESSAGE_CREATE, else ""
+	Session   string `json:"session"`    // session id
+	Shard     int    `json:"shard"`      // shard id of the session
+	Seq       int64  `json:"seq"`        // sequence number on that session
+	Type      string `json:"type"`       // event name, e.g. "MESSAGE_CREATE"
+	MessageID string `json:"message_id"` // message id for MESSAGE_CREATE, else ""
 }
 
 // SessionStats describes one session.
 type SessionStats struct {
-	ID        string
-	Shard     int
-	NumShards int
-	Seq       int64 // latest sequence number
-	Oldest    int64 // oldest sequence number still in the replay buffer (0 if empty)
-	Attached  bool  // a live connection holds the session
-	Resumable bool  // a RESUME would succeed now (given a seq in range)
+	ID        string `json:"id"`
+	Shard     int    `json:"shard"`
+	NumShards int    `json:"num_shards"`
+	Seq       int64  `json:"seq"`       // latest sequence number
+	Oldest    int64  `json:"oldest"`    // oldest sequence number still in the replay buffer (0 if empty)
+	Attached  bool   `json:"attached"`  // a live connection holds the session
+	Resumable bool   `json:"resumable"` // a RESUME would succeed now (given a seq in range)
 }
 
 // Stats counts what happened since Start. Maps are copies.
 type Stats struct {
-	Connections        int            // gateway connections accepted
-	LiveConnections    int            // gateway connections open now
-	Identifies         int            // successful IDENTIFYs (READY sent)
-	IdentifyRejected   int            // IDENTIFYs answered op 9 false for the identify bucket
-	Resumes            int            // successful RESUMEs
-	ResumesByURL       map[string]int // successful RESUMEs per listener URL (GatewayURL / ResumeURL)
-	ResumesFailed      int            // RESUMEs answered with op 9 false
-	Heartbeats         int            // op 1 received
-	HeartbeatACKs      int            // op 11 sent
-	SessionStartLeft   int            // session_start_limit.remaining
-	MessagesCreated    int            // messages created through REST
-	MessagesInjected   int            // messages made by InjectMessage / StartStream
-	NonceHits          int            // enforce_nonce duplicates answered with the existing message
-	RateLimited429     int            // REST 429 responses (every scope)
-	RateLimitedByScope map[string]int // 429s per scope: user, global, shared
-	ServerErrors       int            // forced 5xx responses
-	CloseCodesSent     map[int]int    // close frames sent by the fake, per code
-	CloseCodesReceived map[int]int    // close frames received from clients, per code
-	LastSeq            map[string]int64
-	Sessions           []SessionStats
+	Connections        int              `json:"connections"`           // gateway connections accepted
+	LiveConnections    int              `json:"live_connections"`      // gateway connections open now
+	Identifies         int              `json:"identifies"`            // successful IDENTIFYs (READY sent)
+	IdentifyRejected   int              `json:"identify_rejected"`     // IDENTIFYs answered op 9 false for the identify bucket
+	Resumes            int              `json:"resumes"`               // successful RESUMEs
+	ResumesByURL       map[string]int   `json:"resumes_by_url"`        // successful RESUMEs per listener URL (GatewayURL / ResumeURL)
+	ResumesFailed      int              `json:"resumes_failed"`        // RESUMEs answered with op 9 false
+	Heartbeats         int              `json:"heartbeats"`            // op 1 received
+	HeartbeatACKs      int              `json:"heartbeat_acks"`        // op 11 sent
+	SessionStartLeft   int              `json:"session_start_left"`    // session_start_limit.remaining
+	MessagesCreated    int              `json:"messages_created"`      // messages created through REST
+	MessagesInjected   int              `json:"messages_injected"`     // messages made by InjectMessage / StartStream
+	NonceHits          int              `json:"nonce_hits"`            // enforce_nonce duplicates answered with the existing message
+	RateLimited429     int              `json:"rate_limited_429"`      // REST 429 responses (every scope)
+	RateLimitedByScope map[string]int   `json:"rate_limited_by_scope"` // 429s per scope: user, global, shared
+	ServerErrors       int              `json:"server_errors"`         // forced 5xx responses
+	CloseCodesSent     map[int]int      `json:"close_codes_sent"`      // close frames sent by the fake, per code
+	CloseCodesReceived map[int]int      `json:"close_codes_received"`  // close frames received from clients, per code
+	LastSeq            map[string]int64 `json:"last_seq"`
+	Sessions           []SessionStats   `json:"sessions"`
 }
