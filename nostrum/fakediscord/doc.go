@@ -35,7 +35,8 @@
 // GET /gateway, GET /gateway/bot (session_start_limit is live), GET
 // /users/@me, POST /channels/{id}/messages (401; 404 code 10003; 400 codes
 // 50006, 50035, 50109; nonce + enforce_nonce returns the earlier message
-// without a new event). Create-message responses carry X-RateLimit-Limit,
+// without a new event), GET /channels/{id}/messages?after=&before=&limit=
+// (backfill over the last 1000 messages of the channel, newest first). Create-message responses carry X-RateLimit-Limit,
 // -Remaining, -Reset, -Reset-After and -Bucket (one bucket id, counted per
 // channel); an exhausted bucket gets 429 scope user, more than GlobalLimit
 // requests in a second get 429 X-RateLimit-Global: true, scope global.

@@ -22,6 +22,7 @@ func (s *Server) InjectMessage(channelID, content string) (Message, error) {
 	}
 	m := s.newMessageLocked(ci, s.author, content)
 	s.stats.MessagesInjected++
+	s.rememberLocked(m)
 	s.dispatchMessageLocked(ci, m, false)
 	return m, nil
 }

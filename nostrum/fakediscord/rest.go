@@ -62,6 +62,7 @@ func (s *Server) routeREST(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, s.bot)
 	}))
 	mux.HandleFunc("POST /api/v10/channels/{id}/messages", s.authed(s.createMessage))
+	mux.HandleFunc("GET /api/v10/channels/{id}/messages", s.authed(s.getMessages))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{Message: "404: Not Found", Code: 0})
 	})
@@ -274,6 +275,7 @@ func (s *Server) newRESTMessageLocked(ci channelInfo, body []byte) (int, any) {
 		s.nonces[key] = nonceEntry{msg: m, at: now}
 	}
 	s.messages = append(s.messages, m)
+	s.rememberLocked(m)
 	s.stats.MessagesCreated++
 	s.dispatchMessageLocked(ci, m, true)
 	return http.StatusOK, restView(m)
@@ -290,6 +292,73 @@ func (s *Server) pruneNoncesLocked(now time.Time) {
 			delete(s.nonces, k)
 		}
 	}
+}
+
+// channelHistory is how many messages per channel GET /messages can return.
+const channelHistory = 1000
+
+// rememberLocked keeps m in its channel's history (newest last).
+func (s *Server) rememberLocked(m Message) {
+	h := append(s.history[m.ChannelID], m)
+	if len(h) >= 2*channelHistory {
+		h = append([]Message(nil), h[len(h)-channelHistory:]...)
+	}
+	s.history[m.ChannelID] = h
+}
+
+// getMessages serves GET /channels/{id}/messages?after=&before=&limit=
+// (default 50, at most 100), newest first, like Discord; with after it
+// returns the messages right after that id.
+func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeJSON(w, http.StatusBadRequest, formError("limit", "NUMBER_TYPE_MAX", "Must be between 1 and 100."))
+			return
+		}
+		limit = n
+	}
+	after, errA := optSnowflake(q.Get("after"))
+	before, errB := optSnowflake(q.Get("before"))
+	if errA != nil || errB != nil {
+		writeJSON(w, http.StatusBadRequest, formError("after", "NUMBER_TYPE_COERCE", "Value is not snowflake."))
+		return
+	}
+	s.mu.Lock()
+	_, known := s.channels[r.PathValue("id")]
+	var picked []Message
+	for _, m := range s.history[r.PathValue("id")] {
+		id, _ := parseSnowflake(m.ID)
+		if id > after && (before == 0 || id < before) {
+			picked = append(picked, restView(m))
+		}
+	}
+	s.mu.Unlock()
+	if !known {
+		writeJSON(w, http.StatusNotFound, apiError{Message: "Unknown Channel", Code: 10003})
+		return
+	}
+	if len(picked) > limit {
+		if q.Has("after") && !q.Has("before") {
+			picked = picked[:limit] // the ones right after
+		} else {
+			picked = picked[len(picked)-limit:] // the newest
+		}
+	}
+	out := make([]Message, len(picked))
+	for i, m := range picked {
+		out[len(picked)-1-i] = m
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func optSnowflake(v string) (uint64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	return parseSnowflake(v)
 }
 
 // restView is the message as REST returns it (no guild_id).

@@ -44,6 +44,7 @@ type Server struct {
 	startReset     time.Time
 	stats          Stats
 	messages       []Message
+	history        map[string][]Message // channel → its messages, oldest first
 	dispatched     []Dispatch
 	nonces         map[string]nonceEntry
 	buckets        map[string]*restBucket
@@ -82,6 +83,7 @@ func Start(cfg Config) (*Server, error) {
 		lastIdent:  map[int]time.Time{},
 		startLeft:  cfg.SessionStartTotal,
 		nonces:     map[string]nonceEntry{},
+		history:    map[string][]Message{},
 		buckets:    map[string]*restBucket{},
 		streams:    map[int]chan struct{}{},
 	}
