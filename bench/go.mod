@@ -6,6 +6,7 @@ replace github.com/gotp/gotp => ../
 
 require (
 	github.com/bwmarrin/discordgo v0.29.0
+	github.com/gotp/gotp v0.0.0-00010101000000-000000000000
 	github.com/thejerf/suture/v4 v4.0.6
 )
 

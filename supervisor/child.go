@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,12 +39,15 @@ type child struct {
 // run is one running instance of a child: one Serve on one goroutine.
 type run struct {
 	child  *child
-	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{} // closed when Serve has returned; err and cancelled set before
 	err    error
-	// cancelled: ctx was already cancelled (by the supervisor) when Serve returned.
+	// cancelled: the run's context was already cancelled (by the supervisor) when
+	// Serve returned.
 	cancelled bool
+	// finished: Serve has returned; err and cancelled are set. The run then sends
+	// itself on the supervisor's exits channel, which is how the supervisor waits for
+	// it (no channel per run: it would cost ~100 bytes per idle child).
+	finished atomic.Bool
 }
 
 // build calls the child's Start and, for a Starter, its Start method; panics become
@@ -78,11 +83,14 @@ func (s *Supervisor) startChild(ctx context.Context, c *child, restart bool) err
 	if err != nil {
 		return s.startFailed(c, err)
 	}
-	r := &run{child: c, done: make(chan struct{})}
-	r.ctx, r.cancel = context.WithCancel(s.base)
+	r := &run{child: c}
+	ctx, cancel := context.WithCancel(s.base)
+	r.cancel = cancel
 	c.run, c.state = r, stateRunning
-	go s.serve(r, svc)
-	s.emit(EventChildStarted{Supervisor: s.spec.Name, Child: c.spec.ID, Restart: restart})
+	go s.serve(r, ctx, svc)
+	if s.wants(slog.LevelDebug) {
+		s.emit(EventChildStarted{Supervisor: s.spec.Name, Child: c.spec.ID, Restart: restart})
+	}
 	return nil
 }
 
@@ -93,11 +101,11 @@ func (s *Supervisor) startFailed(c *child, err error) error {
 }
 
 // serve runs on the child's goroutine.
-func (s *Supervisor) serve(r *run, svc Service) {
-	r.err = serveSafely(r.ctx, svc)
-	r.cancelled = r.ctx.Err() != nil
+func (s *Supervisor) serve(r *run, ctx context.Context, svc Service) {
+	err := serveSafely(ctx, svc)
+	r.err, r.cancelled = err, ctx.Err() != nil
 	r.cancel()
-	close(r.done)
+	r.finished.Store(true)
 	select {
 	case s.exits <- r:
 	case <-s.done:
@@ -116,12 +124,12 @@ func serveSafely(ctx context.Context, svc Service) (err error) {
 // isNormal tells a normal exit: nil, ErrShutdown, or context.Canceled once the run's own
 // context is cancelled. A panic is never normal.
 func isNormal(r *run) bool {
-	var p *PanicError
+	if _, ok := r.err.(*PanicError); ok {
+		return false // serveSafely makes it; never wrapped
+	}
 	switch {
 	case r.err == nil:
 		return true
-	case errors.As(r.err, &p):
-		return false
 	case errors.Is(r.err, ErrShutdown):
 		return true
 	}
@@ -147,41 +155,51 @@ func (s *Supervisor) stopChild(c *child) (abandoned bool) {
 }
 
 func (s *Supervisor) stopped(r *run) {
-	s.emit(EventChildExited{Supervisor: s.spec.Name, Child: r.child.spec.ID, Err: r.err, Normal: isNormal(r), Stopped: true})
+	if s.wants(slog.LevelDebug) {
+		s.emit(EventChildExited{Supervisor: s.spec.Name, Child: r.child.spec.ID, Err: r.err, Normal: isNormal(r), Stopped: true})
+	}
 }
 
-// wait waits for r to return within d. A non-nil timer (shared by a parallel stop) is
-// used instead of a new one.
+// wait waits for r to return within d, reading the exits channel; other runs' exits
+// read meanwhile go to the backlog, which the loop handles next. A non-nil timer
+// (shared by a parallel stop) is used instead of a new one.
 func (s *Supervisor) wait(r *run, d time.Duration, shared Timer) bool {
-	select {
-	case <-r.done:
+	if r.finished.Load() {
 		return true
-	default:
 	}
+	var timeout <-chan time.Time
 	switch d {
 	case BrutalKill:
 		return false
 	case Infinity:
-		<-r.done
-		return true
+	default:
+		t := shared
+		if t == nil {
+			t = s.spec.Clock.NewTimer(d)
+			defer t.Stop()
+		}
+		timeout = t.C()
 	}
-	t := shared
-	if t == nil {
-		t = s.spec.Clock.NewTimer(d)
-		defer t.Stop()
-	}
-	select {
-	case <-r.done:
-		return true
-	case <-t.C():
-		return false
+	for {
+		select {
+		case x := <-s.exits:
+			if x == r {
+				return true
+			}
+			s.backlog = append(s.backlog, x)
+		case <-timeout:
+			return r.finished.Load()
+		}
 	}
 }
 
 // startStatic starts the spec's children in order; on failure it stops the started
-// ones in reverse.
+// ones in reverse. From then on the table holds the specs.
 func (s *Supervisor) startStatic(ctx context.Context) error {
-	for _, spec := range s.spec.Children {
+	specs := s.spec.Children
+	s.spec.Children = nil
+	s.children = make([]*child, 0, len(specs))
+	for _, spec := range specs {
 		c := &child{spec: spec}
 		s.children = append(s.children, c)
 		s.byID[spec.ID] = c
@@ -232,11 +250,7 @@ func (s *Supervisor) stopAllParallel() []string {
 	for _, r := range runs {
 		ok := false
 		if expired {
-			select {
-			case <-r.done:
-				ok = true
-			default:
-			}
+			ok = r.finished.Load()
 		} else {
 			ok = s.wait(r, d, shared)
 			expired = !ok

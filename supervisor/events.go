@@ -277,6 +277,12 @@ func attrs(m map[string]any) []slog.Attr {
 	return out
 }
 
+// wants reports whether an event at level goes anywhere, so that hot paths build
+// events only when they are used.
+func (s *Supervisor) wants(level slog.Level) bool {
+	return s.spec.EventHook != nil || s.spec.Logger.Enabled(context.Background(), level)
+}
+
 // emit sends e to the logger (if its level is enabled) and the hook.
 func (s *Supervisor) emit(e Event) {
 	if s.spec.EventHook != nil {

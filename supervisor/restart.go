@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -15,16 +16,15 @@ type intensity struct {
 }
 
 // add records a restart at now and returns the number of restarts within the period,
-// and whether that is still within the intensity.
+// and whether that is still within the intensity. Restarts are recorded in time order,
+// so the expired ones are at the front: amortised O(1).
 func (in *intensity) add(now time.Time) (int, bool) {
 	cut := now.Add(-in.period)
-	kept := in.times[:0]
-	for _, t := range in.times {
-		if !t.Before(cut) {
-			kept = append(kept, t)
-		}
+	i := 0
+	for i < len(in.times) && in.times[i].Before(cut) {
+		i++
 	}
-	in.times = append(kept, now)
+	in.times = append(in.times[i:], now)
 	return len(in.times), len(in.times) <= in.max
 }
 
@@ -64,7 +64,9 @@ func (s *Supervisor) handleExit(r *run) error {
 	normal := isNormal(r)
 	restart := !errors.Is(r.err, ErrDoNotRestart) &&
 		(c.spec.Restart == Permanent || (c.spec.Restart == Transient && !normal))
-	s.emit(EventChildExited{Supervisor: s.spec.Name, Child: c.spec.ID, Err: r.err, Normal: normal, Restart: restart})
+	if normal && s.wants(slog.LevelDebug) || !normal && s.wants(slog.LevelError) {
+		s.emit(EventChildExited{Supervisor: s.spec.Name, Child: c.spec.ID, Err: r.err, Normal: normal, Restart: restart})
+	}
 	if restart {
 		return s.restart(c, r.err)
 	}
@@ -107,8 +109,10 @@ func (s *Supervisor) restart(c *child, cause error) error {
 		}
 		group := s.group(c)
 		delay := s.spec.Backoff.delay(n)
-		s.emit(EventChildRestarting{Supervisor: s.spec.Name, Child: c.spec.ID, Group: ids(group),
-			Restarts: n, MaxRestarts: s.spec.MaxRestarts, Period: s.spec.Period, Delay: delay})
+		if s.wants(slog.LevelInfo) {
+			s.emit(EventChildRestarting{Supervisor: s.spec.Name, Child: c.spec.ID, Group: ids(group),
+				Restarts: n, MaxRestarts: s.spec.MaxRestarts, Period: s.spec.Period, Delay: delay})
+		}
 		group = s.stopGroup(group)
 		if delay > 0 {
 			s.schedule(&pendingRestart{cause: c, group: group, due: s.spec.Clock.Now().Add(delay)})

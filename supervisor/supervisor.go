@@ -41,6 +41,7 @@ type Supervisor struct {
 	children   []*child // start order
 	byID       map[string]*child
 	intensity  intensity
+	backlog    []*run // exits read while waiting for another child, handled next
 	pending    []*pendingRestart
 	timer      Timer
 	dynamicSeq uint64
@@ -168,6 +169,13 @@ func (s *Supervisor) Err() error {
 // loop is the supervisor's goroutine body while serving.
 func (s *Supervisor) loop(ctx context.Context) error {
 	for {
+		for len(s.backlog) > 0 {
+			r := s.backlog[0]
+			s.backlog = s.backlog[1:]
+			if err := s.handleExit(r); err != nil {
+				return err
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return s.shutdown(nil)
