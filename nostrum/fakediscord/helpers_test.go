@@ -85,11 +85,11 @@ func (p payload) seq() int64 {
 }
 
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
 }
 
-func dialRaw(t *testing.T, url string) *client {
+func dialRaw(t testing.TB, url string) *client {
 	t.Helper()
 	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
@@ -100,7 +100,7 @@ func dialRaw(t *testing.T, url string) *client {
 }
 
 // dial connects with v=10&encoding=json and reads Hello.
-func dial(t *testing.T, base string) (*client, int64) {
+func dial(t testing.TB, base string) (*client, int64) {
 	t.Helper()
 	c := dialRaw(t, base+"/?v=10&encoding=json")
 	h := c.read()
