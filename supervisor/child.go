@@ -33,7 +33,8 @@ const (
 type child struct {
 	spec  ChildSpec
 	state childState
-	run   *run // the running instance when stateRunning
+	run   *run            // the running instance when stateRunning
+	plan  *pendingRestart // the restart it waits for when stateRestarting after a backoff
 }
 
 // run is one running instance of a child: one Serve on one goroutine.

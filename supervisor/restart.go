@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -115,10 +116,14 @@ func (s *Supervisor) restart(c *child, cause error) error {
 		}
 		group = s.stopGroup(group)
 		if delay > 0 {
-			s.schedule(&pendingRestart{cause: c, group: group, due: s.spec.Clock.Now().Add(delay)})
+			p := &pendingRestart{cause: c, group: group, due: s.spec.Clock.Now().Add(delay)}
+			for _, g := range group {
+				g.plan = p
+			}
+			s.schedule(p)
 			return nil
 		}
-		err := s.startGroup(group)
+		err := s.startGroup(group, nil)
 		if err == nil {
 			return nil
 		}
@@ -163,12 +168,14 @@ func (s *Supervisor) stopGroup(group []*child) []*child {
 	return keep
 }
 
-// startGroup starts group in order; it stops at the first failure.
-func (s *Supervisor) startGroup(group []*child) error {
+// startGroup starts the members of group that still wait for plan (nil: an immediate
+// restart), in order; it stops at the first failure.
+func (s *Supervisor) startGroup(group []*child, plan *pendingRestart) error {
 	for _, g := range group {
-		if g.state != stateRestarting {
-			continue // terminated or deleted while waiting
+		if g.state != stateRestarting || g.plan != plan {
+			continue // terminated, deleted or re-planned while waiting
 		}
+		g.plan = nil
 		if err := s.startChild(s.base, g, true); err != nil {
 			for _, rest := range group {
 				if rest.state == stateRestarting {
@@ -226,7 +233,7 @@ func (s *Supervisor) restartDue() error {
 	}
 	s.pending = keep
 	for _, p := range due {
-		if err := s.startGroup(p.group); err != nil {
+		if err := s.startGroup(p.group, p); err != nil {
 			if err := s.restart(p.cause, err); err != nil {
 				return err
 			}
@@ -236,18 +243,28 @@ func (s *Supervisor) restartDue() error {
 	return nil
 }
 
-// unschedule takes c out of any pending restart.
+// unschedule takes c out of any pending restart (a new restart plan, a terminate or a
+// delete supersedes it).
 func (s *Supervisor) unschedule(c *child) {
 	if c.state != stateRestarting {
 		return
 	}
-	c.state = stateStopped
+	c.state, c.plan = stateStopped, nil
+	keep := s.pending[:0]
+	for _, p := range s.pending {
+		p.group = slices.DeleteFunc(p.group, func(g *child) bool { return g == c })
+		if len(p.group) > 0 {
+			keep = append(keep, p)
+		}
+	}
+	clear(s.pending[len(keep):])
+	s.pending = keep
 }
 
 func (s *Supervisor) dropPending() {
 	for _, p := range s.pending {
 		for _, g := range p.group {
-			s.unschedule(g)
+			g.state, g.plan = stateStopped, nil
 		}
 	}
 	s.pending = nil

@@ -249,3 +249,26 @@ func TestChildContextValues(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A restart planned while another waits for its backoff supersedes it for the children
+// they share, so rest_for_one's order holds.
+func TestBackoffReplanKeepsOrder(t *testing.T) {
+	noLeaks(t)
+	h := newHarness(t)
+	spec := h.spec(supervisor.RestForOne, h.child("A", supervisor.Permanent), h.child("B", supervisor.Permanent), h.child("C", supervisor.Permanent))
+	spec.Backoff = supervisor.Backoff{Initial: time.Second}
+	r := run(t, spec)
+	h.exit("B", exitError)
+	h.waitEvent("restarting B,C", 1)
+	h.exit("A", exitError)
+	h.waitEvent("restarting A,B,C", 1) // the second restart in the period: 2 s
+	h.clock.Advance(time.Second)      // B's plan is due, but B and C now wait for A's
+	if infos, err := r.sup.WhichChildren(ctxT(t)); err != nil || infos[1].State != supervisor.ChildRestarting || infos[2].State != supervisor.ChildRestarting {
+		t.Fatalf("after 1s: %+v, %v", infos, err)
+	}
+	h.clock.Advance(time.Second)
+	h.waitEvent("restart C", 1)
+	r.stop(t)
+	h.check("start A", "start B", "start C", "exit B abnormal", "restarting B,C", "stop C",
+		"exit A abnormal", "restarting A,B,C", "restart A", "restart B", "restart C", "stop C", "stop B", "stop A")
+}

@@ -95,11 +95,11 @@ func (s *Supervisor) start(ctx context.Context) error {
 	err := s.startStatic(ctx)
 	if err != nil {
 		s.cancelBase()
+		s.startErr = err
 		s.finish(err)
 	} else {
 		s.phase.Store(phaseStarted)
 	}
-	s.startErr = err
 	close(s.startDone)
 	return err
 }
