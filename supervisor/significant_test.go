@@ -262,7 +262,7 @@ func TestBackoffReplanKeepsOrder(t *testing.T) {
 	h.waitEvent("restarting B,C", 1)
 	h.exit("A", exitError)
 	h.waitEvent("restarting A,B,C", 1) // the second restart in the period: 2 s
-	h.clock.Advance(time.Second)      // B's plan is due, but B and C now wait for A's
+	h.clock.Advance(time.Second)       // B's plan is due, but B and C now wait for A's
 	if infos, err := r.sup.WhichChildren(ctxT(t)); err != nil || infos[1].State != supervisor.ChildRestarting || infos[2].State != supervisor.ChildRestarting {
 		t.Fatalf("after 1s: %+v, %v", infos, err)
 	}
