@@ -77,12 +77,13 @@ func (e *Endpoint) installLocked(p *peer, l *link) {
 	}
 	p.link = l
 	p.hidden = l.peer.Hidden
+	p.linkBoot = l.peer.BootID
 	l.start()
 	// A new instance on the link means the old one is gone, whatever memberlist says yet.
 	if p.up && l.peer.BootID != p.upBoot {
 		p.markDead(p.upBoot, DownClosed)
-		e.publishLocked(p, p.decide(DownClosed))
 	}
+	e.publishLocked(p, p.decide(DownClosed))
 }
 
 // me returns this node's hello.

@@ -107,12 +107,14 @@ func Start(ctx context.Context, cfg Config) (*Endpoint, error) {
 		return nil, err
 	}
 	if !cfg.NoMapper {
-		e.mapper.startKeeper()
+		if err := e.mapper.startKeeper(ctx); err != nil {
+			e.shutdownSockets()
+			return nil, err
+		}
 	}
 	e.wg.Add(1)
 	go e.rejoinLoop()
 	e.rejoinOnce() // first join now, not after a period
-	_ = ctx
 	return e, nil
 }
 
@@ -197,7 +199,7 @@ func (e *Endpoint) deliverSend(from Peer, service string, payload []byte) {
 func (e *Endpoint) peerLocked(n Node) *peer {
 	p := e.peers[n]
 	if p == nil {
-		p = &peer{node: n, linkCh: make(chan struct{}), inbox: &inbox{wg: &e.wg}}
+		p = &peer{node: n, linkCh: make(chan struct{}), inbox: &inbox{wg: &e.wg}, requireLink: e.tlsClient != nil}
 		e.peers[n] = p
 	}
 	return p

@@ -2,11 +2,9 @@ package dist
 
 import (
 	"context"
-	"errors"
-	"math/rand/v2"
+	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gotp/gotp/dist/epmd"
@@ -17,8 +15,7 @@ import (
 // Config.Network.
 type mapperClient struct {
 	e      *Endpoint
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	keeper *epmd.Keeper
 }
 
 func (m *mapperClient) client() *epmd.Client {
@@ -39,68 +36,28 @@ func (m *mapperClient) lookup(ctx context.Context, n Node) (int, error) {
 	return info.Port, nil
 }
 
-// startKeeper keeps the node registered for its whole life: with the mapper already running
-// on the host, or with one it embeds when none answers; when the mapper goes away it
-// registers again (embedding a new one if nobody answers) within about a second.
-func (m *mapperClient) startKeeper() {
-	ctx, cancel := context.WithCancel(m.e.ctx)
-	m.cancel = cancel
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		m.keep(ctx)
-	}()
-}
-
-func (m *mapperClient) keep(ctx context.Context) {
+// startKeeper registers the node with its host's port mapper (embedding one when none
+// runs, epmd.Keep) and keeps it registered for the node's life. ctx bounds the first
+// registration; a name held by a live node fails the start, as in OTP.
+func (m *mapperClient) startKeeper(ctx context.Context) error {
 	addr := m.addr("127.0.0.1")
-	reg := epmd.Registration{Name: m.e.self.Name(), Port: m.e.port}
-	var server *epmd.Server
-	defer func() {
-		if server != nil {
-			_ = server.Close()
-		}
-	}()
-	for ctx.Err() == nil {
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		lease, err := m.client().Register(rctx, addr, reg)
-		cancel()
-		if err != nil && server == nil && !errors.Is(err, epmd.ErrRefused) {
-			s, lerr := epmd.Listen(ctx, epmd.ServerConfig{Addr: addr, Listen: m.e.cfg.Network.Listen,
-				Logger: m.e.log})
-			if lerr == nil {
-				server = s
-				m.e.log.Info("dist: embedded port mapper started", "addr", addr)
-				continue
-			}
-		}
-		if err != nil {
-			m.e.log.Debug("dist: port mapper registration failed", "addr", addr, "err", err)
-			wait(ctx, 200*time.Millisecond+time.Duration(rand.Int64N(int64(300*time.Millisecond))))
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			_ = lease.Close()
-			return
-		case <-lease.Done():
-			m.e.log.Info("dist: port mapper lost; registering again", "addr", addr)
-			if server != nil {
-				select {
-				case <-server.Done():
-					server = nil
-				default:
-				}
-			}
-		}
+	listen := ""
+	if ip := net.ParseIP(m.e.cfg.BindAddr); ip != nil && ip.IsLoopback() {
+		listen = addr // a loopback-only node embeds a loopback-only mapper
 	}
+	k, err := epmd.Keep(ctx, epmd.KeepConfig{Addr: addr, ListenAddr: listen, Name: m.e.self.Name(),
+		Port: m.e.port, Dial: m.e.cfg.Network.Dial, Listen: m.e.cfg.Network.Listen, Logger: m.e.log})
+	if err != nil {
+		return fmt.Errorf("register %s with the port mapper at %s: %w", m.e.self, addr, err)
+	}
+	m.keeper = k
+	return nil
 }
 
 func (m *mapperClient) stop() {
-	if m.cancel != nil {
-		m.cancel()
+	if m.keeper != nil {
+		_ = m.keeper.Close()
 	}
-	m.wg.Wait()
 }
 
 func wait(ctx context.Context, d time.Duration) {

@@ -217,17 +217,14 @@ func (e *Endpoint) applyMeshEvent(ev meshEvent) {
 		p.mlBoot = 0
 		reason = DownTimeout
 	}
-	evs := p.decide(reason)
-	e.publishLocked(p, evs)
-	for _, x := range evs {
-		// The lower name dials, so a new member gets one link (and crash detection) at once.
-		if x.Up && e.self < ev.name && p.link == nil && !p.dialing {
-			e.wg.Add(1)
-			go func() {
-				defer e.wg.Done()
-				e.ensureLinkBG(ev.name)
-			}()
-		}
+	e.publishLocked(p, p.decide(reason))
+	// The lower name dials, so a new member gets one link (and crash detection) at once.
+	if ev.alive && e.self < ev.name && p.link == nil && !p.dialing && !p.accepting {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.ensureLinkBG(ev.name)
+		}()
 	}
 }
 
@@ -269,7 +266,7 @@ func (e *Endpoint) rejoinOnce() {
 	for _, p := range e.peers {
 		if p.mlBoot != 0 {
 			aliveAddr[p.mlAddr] = true
-			if p.up && p.link == nil && !p.dialing && !p.accepting {
+			if p.link == nil && !p.dialing && !p.accepting {
 				linkless = append(linkless, p.node)
 			}
 		}

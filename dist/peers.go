@@ -17,6 +17,11 @@ type peer struct {
 	dead    map[uint64]DownReason
 	leaving map[uint64]bool // instances that announced a graceful close
 
+	// requireLink (mutual TLS on): a node is up only once a link to that very instance has
+	// been authenticated, because memberlist's gossip carries no certificate.
+	requireLink bool
+	linkBoot    uint64 // boot id of the last link installed
+
 	// the link
 	link      *link
 	dialing   bool          // an outgoing dial is in progress
@@ -43,7 +48,7 @@ func (p *peer) decide(reason DownReason) []NodeEvent {
 	if p.hidden {
 		return nil
 	}
-	wantUp := p.mlBoot != 0 && p.dead[p.mlBoot] == ""
+	wantUp := p.mlBoot != 0 && p.dead[p.mlBoot] == "" && (!p.requireLink || p.linkBoot == p.mlBoot)
 	var evs []NodeEvent
 	if p.up && (!wantUp || p.mlBoot != p.upBoot) {
 		r := reason

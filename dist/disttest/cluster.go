@@ -120,6 +120,9 @@ func (c *Cluster) start(i, port int) {
 	c.mu.Unlock()
 }
 
+// MapperPort returns the port of the cluster's private port mapper (embedded by a node).
+func (c *Cluster) MapperPort() int { return c.mapperPort }
+
 // Len returns the number of nodes.
 func (c *Cluster) Len() int { return len(c.opts.Names) }
 

@@ -33,9 +33,7 @@ type FaultNet struct {
 	sockets map[int]map[any]struct{}
 	changed chan struct{} // closed and replaced on every change of the cuts
 
-	// Tap, when set, sees every byte written on a stream and every datagram sent, with the
-	// writing node's index. Tests use it to check that no plaintext crosses the wire.
-	Tap func(from int, b []byte)
+	tapFn func(from int, datagram bool, b []byte)
 }
 
 // NewFaultNet returns a network with no faults.
@@ -198,9 +196,21 @@ func (f *FaultNet) isKilled(i int) bool {
 	return f.killed[i]
 }
 
-func (f *FaultNet) tap(i int, b []byte) {
-	if f.Tap != nil {
-		f.Tap(i, b)
+// SetTap installs fn to see every byte written on a stream (datagram false) and every
+// datagram sent (datagram true), with the writing node's index; nil removes it. Tests use it
+// to check that no plaintext crosses the wire. fn must not block or keep b.
+func (f *FaultNet) SetTap(fn func(from int, datagram bool, b []byte)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tapFn = fn
+}
+
+func (f *FaultNet) tap(i int, datagram bool, b []byte) {
+	f.mu.Lock()
+	fn := f.tapFn
+	f.mu.Unlock()
+	if fn != nil {
+		fn(i, datagram, b)
 	}
 }
 
@@ -320,7 +330,7 @@ func (p *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if cut {
 		return len(b), nil // dropped, as a black hole drops datagrams
 	}
-	p.f.tap(p.i, b)
+	p.f.tap(p.i, true, b)
 	return p.PacketConn.WriteTo(b, addr)
 }
 
@@ -375,7 +385,7 @@ func (c *conn) Write(b []byte) (int, error) {
 			return 0, &net.OpError{Op: "write", Net: "tcp", Err: timeoutErr{}}
 		}
 	}
-	c.f.tap(c.owner, b)
+	c.f.tap(c.owner, false, b)
 	return c.Conn.Write(b)
 }
 
