@@ -5,8 +5,8 @@
 // # The App contract
 //
 // An application is a value implementing App. Start builds the application's top service
-// (usually a *supervisor.Supervisor) for a StartType that says why it starts here: Normal (the
-// first placement), Failover (the node that ran it died; From names it) or Takeover (it moves
+// (usually a *supervisor.Supervisor) for a StartType that says why it starts here: KindNormal (the
+// first placement), KindFailover (the node that ran it died; From names it) or KindTakeover (it moves
 // here from a running instance on From). Every placement carries an epoch, strictly increasing
 // per application across the cluster.
 //
@@ -35,22 +35,22 @@ type StartKind int
 
 // The start kinds (OTP: normal, {failover, Node}, {takeover, Node}).
 const (
-	// Normal: the application runs nowhere else (initial placement, permit).
-	Normal StartKind = iota
-	// Failover: the node that ran it went down; StartType.From names it.
-	Failover
-	// Takeover: it moves here from the instance running on StartType.From.
-	Takeover
+	// KindNormal: the application runs nowhere else (initial placement, permit).
+	KindNormal StartKind = iota
+	// KindFailover: the node that ran it went down; StartType.From names it.
+	KindFailover
+	// KindTakeover: it moves here from the instance running on StartType.From.
+	KindTakeover
 )
 
 // String returns "normal", "failover" or "takeover".
 func (k StartKind) String() string {
 	switch k {
-	case Normal:
+	case KindNormal:
 		return "normal"
-	case Failover:
+	case KindFailover:
 		return "failover"
-	case Takeover:
+	case KindTakeover:
 		return "takeover"
 	}
 	return fmt.Sprintf("StartKind(%d)", int(k))
@@ -59,13 +59,13 @@ func (k StartKind) String() string {
 // StartType tells an instance why and where from it starts, and its placement epoch.
 type StartType struct {
 	Kind  StartKind
-	From  dist.Node // the dead node (Failover) or the previous runner (Takeover); "" for Normal
+	From  dist.Node // the dead node (KindFailover) or the previous runner (KindTakeover); "" for KindNormal
 	Epoch uint64    // the placement's epoch (0 for applications that are not distributed)
 }
 
 // String renders the start type as OTP writes it: normal, {failover,joe@h}, {takeover,joe@h}.
 func (st StartType) String() string {
-	if st.Kind == Normal {
+	if st.Kind == KindNormal {
 		return "normal"
 	}
 	return "{" + st.Kind.String() + "," + string(st.From) + "}"

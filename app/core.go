@@ -105,6 +105,7 @@ type core struct {
 	apps      map[string]*appState
 	up        map[dist.Node]bool // visible peers
 	known     map[dist.Node]bool // peers whose hello arrived since they came up
+	pending   map[string]map[dist.Node]appStatus // reports about apps not loaded here yet
 	acts      []action
 	halted    bool
 }
@@ -116,6 +117,7 @@ func newCore(self dist.Node, startWait time.Duration) *core {
 		apps:      map[string]*appState{},
 		up:        map[dist.Node]bool{},
 		known:     map[dist.Node]bool{},
+		pending:   map[string]map[dist.Node]appStatus{},
 	}
 }
 

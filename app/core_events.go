@@ -13,8 +13,16 @@ func (c *core) load(e evLoad) {
 		c.apps[e.App] = a
 	}
 	a.loaded, a.required, a.dist, a.permit = true, e.Required, e.Dist, e.Permit
-	if a.dist != nil {
-		c.broadcast(a)
+	pend := c.pending[e.App]
+	delete(c.pending, e.App)
+	if a.dist == nil {
+		return
+	}
+	c.broadcast(a)
+	for _, n := range sortedNodes(pend) {
+		if c.up[n] {
+			c.peerStatus(n, pend[n])
+		}
 	}
 }
 
@@ -42,6 +50,10 @@ func (c *core) start(e evStart) {
 	case !e.RT.Valid():
 		c.reply(e.Req, &InvalidRestartTypeError{Value: int(e.RT)})
 		return
+	case a.started && len(a.startReqs) > 0:
+		// OTP-5606: a start while another start of the app is pending gets the same answer.
+		a.startReqs = append(a.startReqs, e.Req)
+		return
 	case a.started:
 		c.reply(e.Req, appErr(ErrAlreadyStarted, e.App))
 		return
@@ -62,7 +74,7 @@ func (c *core) start(e evStart) {
 			c.replyAll(&a.startReqs, nil)
 			return
 		}
-		c.startLocal(a, Normal, "", "local application")
+		c.startLocal(a, KindNormal, "", "local application")
 		return
 	}
 	a.phase = phIdle
@@ -109,7 +121,7 @@ func (c *core) takeover(e evTakeover) {
 	case a.phase == phRemote:
 		a.rt = e.RT
 		a.moveReqs = append(a.moveReqs, e.Req)
-		c.startLocal(a, Takeover, a.node, "takeover requested")
+		c.startLocal(a, KindTakeover, a.node, "takeover requested")
 	default:
 		c.reply(e.Req, appErr(ErrNotRunningDistributed, e.App))
 	}
@@ -171,7 +183,7 @@ func (c *core) permitLocal(a *appState, e evPermit) {
 		c.stopLocal(a, Stopped, "permission withdrawn")
 	case e.Permit && a.phase == phIdle:
 		a.moveReqs = append(a.moveReqs, e.Req)
-		c.startLocal(a, Normal, "", "permission granted")
+		c.startLocal(a, KindNormal, "", "permission granted")
 	default:
 		c.reply(e.Req, nil)
 	}
@@ -219,7 +231,7 @@ func (c *core) localStartFailed(a *appState, err error) {
 	a.stopWhenStarted = false
 	c.replyAll(&a.stopReqs, nil)
 	c.replyAll(&a.moveReqs, werr)
-	if st.Kind == Takeover && c.runsOn(a, st.From) {
+	if st.Kind == KindTakeover && c.runsOn(a, st.From) {
 		// Deviation 3: the old instance keeps running.
 		c.becomeRemote(a, st.From, "takeover failed; the old instance keeps running")
 		c.broadcastFailed(a, st)
@@ -240,10 +252,9 @@ func (c *core) localStopped(e evLocalStopped) {
 	if a == nil || a.phase != phStopping {
 		return
 	}
-	r := a.stopReason
-	switch {
-	case r.Kind == StopMoved && c.up[r.To]:
-		c.becomeRemote(a, r.To, "local instance stopped after the move")
+	switch r := c.bestRunner(a); {
+	case r != "":
+		c.becomeRemote(a, r, "local instance stopped after the move")
 	case !a.started:
 		a.phase, a.node = phNone, ""
 		c.logDecision(a, "stopped", "local instance stopped", nil, false)

@@ -27,6 +27,9 @@ func (c *core) nodeDown(n dist.Node) {
 	}
 	delete(c.up, n)
 	delete(c.known, n)
+	for _, byNode := range c.pending {
+		delete(byNode, n)
+	}
 	for _, name := range c.sortedApps() {
 		a := c.apps[name]
 		if a.dist == nil {
@@ -151,7 +154,15 @@ func (c *core) hello(from dist.Node, sts []appStatus) {
 
 func (c *core) peerStatus(from dist.Node, st appStatus) {
 	a := c.apps[st.App]
-	if a == nil || a.dist == nil {
+	if a == nil {
+		// Not loaded here yet: keep the latest report for the load (OTP's dist_loaded queue).
+		if c.pending[st.App] == nil {
+			c.pending[st.App] = map[dist.Node]appStatus{}
+		}
+		c.pending[st.App][from] = st
+		return
+	}
+	if a.dist == nil {
 		return
 	}
 	if !sameNodes(st.Nodes, a.dist.Nodes) {
@@ -215,13 +226,16 @@ func (c *core) peerRunning(a *appState, from dist.Node, st appStatus) {
 			return
 		}
 		c.becomeRemote(a, from, fmt.Sprintf("%s announced it runs it as %s", from, pst))
+	case phDeciding:
+		// A pending placement walks again: from may be a lower-priority node we take over from.
+		c.decide(a)
 	default:
 		c.becomeRemote(a, from, fmt.Sprintf("%s announced it runs it as %s", from, pst))
 	}
 }
 
 func (c *core) peerFailed(a *appState, from dist.Node, st appStatus) {
-	if st.Kind == Takeover && st.From == c.self && a.phase == phLocal {
+	if st.Kind == KindTakeover && st.From == c.self && a.phase == phLocal {
 		c.logDecision(a, "keep running here", "the takeover by "+string(from)+" failed", &a.local, true)
 		c.emit(actAbortHandoff{App: a.name})
 		return

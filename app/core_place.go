@@ -176,11 +176,11 @@ func (c *core) decide(a *appState) {
 	o := c.place(a)
 	switch o.kind {
 	case oSelf:
-		kind, from := Normal, dist.Node("")
+		kind, from := KindNormal, dist.Node("")
 		if r := c.anyRunner(a); r != "" {
-			kind, from = Takeover, r
+			kind, from = KindTakeover, r
 		} else if a.failFrom != "" {
-			kind, from = Failover, a.failFrom
+			kind, from = KindFailover, a.failFrom
 		}
 		c.startLocal(a, kind, from, o.reason)
 	case oAlready:
@@ -265,10 +265,10 @@ func (c *core) stopLocal(a *appState, r StopReason, reason string) {
 // the instance it took over from; otherwise the higher-priority node, then the higher epoch,
 // then the lower node name keeps it (deviation 5).
 func wins(d *Distributed, na dist.Node, sa StartType, nb dist.Node, sb StartType) bool {
-	if sa.Kind == Takeover && sa.From == nb && sa.Epoch > sb.Epoch {
+	if sa.Kind == KindTakeover && sa.From == nb && sa.Epoch > sb.Epoch {
 		return true
 	}
-	if sb.Kind == Takeover && sb.From == na && sb.Epoch > sa.Epoch {
+	if sb.Kind == KindTakeover && sb.From == na && sb.Epoch > sa.Epoch {
 		return false
 	}
 	if ta, tb := d.tierOf(na), d.tierOf(nb); ta != tb {
@@ -323,4 +323,25 @@ func (c *core) othersPermitted(a *appState) bool {
 		}
 	}
 	return false
+}
+
+// bestRunner returns, among the peers running the application, the one whose instance wins
+// against all the others; "" when no peer runs it.
+func (c *core) bestRunner(a *appState) dist.Node {
+	if a.dist == nil {
+		return ""
+	}
+	var best dist.Node
+	var bst StartType
+	for _, n := range sortedNodes(a.peers) {
+		if !c.runsOn(a, n) {
+			continue
+		}
+		p := a.peers[n].status
+		st := StartType{Kind: p.Kind, From: p.From, Epoch: p.IEpoch}
+		if best == "" || wins(a.dist, n, st, best, bst) {
+			best, bst = n, st
+		}
+	}
+	return best
 }

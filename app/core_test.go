@@ -248,7 +248,7 @@ func (r *scriptRun) parseStatus(f []string, fail func(string, ...any)) appStatus
 		case "iepoch":
 			st.IEpoch = parseUint(v, fail)
 		case "kind":
-			st.Kind = map[string]StartKind{"normal": Normal, "failover": Failover, "takeover": Takeover}[v]
+			st.Kind = map[string]StartKind{"normal": KindNormal, "failover": KindFailover, "takeover": KindTakeover}[v]
 		case "from":
 			st.From = dist.Node(v)
 		case "nodes":
