@@ -322,3 +322,31 @@ func TestZlibStream(t *testing.T) {
 	ws.Close()
 	pr.Close()
 }
+
+func TestIdentifyRejectionDelayedAndBudgetReset(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	s := startFake(t, func(c *Config) {
+		c.Now = clock.Now
+		c.IdentifyWindow = 5 * time.Second
+		c.InvalidSessionDelay = 20 * time.Millisecond
+		c.SessionStartTotal = 2
+		c.SessionStartReset = time.Hour
+	})
+	a, _ := dial(t, s.GatewayURL())
+	a.identify(s, 0, 1)
+	b, _ := dial(t, s.GatewayURL())
+	b.send(identifyPayload(testToken, allIntents, 0, 1))
+	b.expectOp9(false) // after the delay
+	clock.Advance(5 * time.Second)
+	b.identify(s, 0, 1)
+	if left := s.Stats().SessionStartLeft; left != 0 {
+		t.Fatalf("left %d, want 0", left)
+	}
+	clock.Advance(time.Hour) // the budget period is over
+	if left := s.Stats().SessionStartLeft; left != 2 {
+		t.Fatalf("left %d after the reset, want 2", left)
+	}
+	c, _ := dial(t, s.GatewayURL())
+	c.identify(s, 0, 1)
+}
