@@ -63,11 +63,14 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
 // Config configures a Client. Zero values take the documented defaults.
 type Config struct {
-	Token            func() string // required; sent only in the Authorization header
-	BaseURL          string        // default "https://discord.com"; REST lives under BaseURL + /api/v10
-	HTTPClient       *http.Client  // default: a client with a 30 s timeout
-	GlobalLimit      int           // requests per GlobalWindow, default 50
-	GlobalWindow     time.Duration // default 1s
+	Token        func() string // required; sent only in the Authorization header
+	BaseURL      string        // default "https://discord.com"; REST lives under BaseURL + /api/v10
+	HTTPClient   *http.Client  // default: a client with a 30 s timeout
+	GlobalLimit  int           // requests per GlobalWindow, default 50
+	GlobalWindow time.Duration // default 1s
+	// GlobalMargin widens GlobalWindow to absorb network jitter (Discord counts arrivals,
+	// we count departures); default GlobalWindow/20.
+	GlobalMargin     time.Duration
 	MaxRetries       int           // retries after 429s and 5xx answers, default 5
 	ServerErrorDelay time.Duration // wait before retrying a 5xx, default 1s
 	UserAgent        string        // default "DiscordBot (https://github.com/gotp/gotp, 0.1)"
@@ -105,6 +108,9 @@ func (c Config) withDefaults() Config {
 	if c.GlobalWindow == 0 {
 		c.GlobalWindow = time.Second
 	}
+	if c.GlobalMargin == 0 {
+		c.GlobalMargin = c.GlobalWindow / 20
+	}
 	if c.MaxRetries == 0 {
 		c.MaxRetries = 5
 	}
@@ -138,7 +144,7 @@ func New(cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
 	return &Client{
 		cfg:     cfg,
-		global:  newGlobalLimiter(cfg.GlobalLimit, cfg.GlobalWindow),
+		global:  newGlobalLimiter(cfg.GlobalLimit, cfg.GlobalWindow+cfg.GlobalMargin),
 		routes:  map[string]string{},
 		buckets: map[string]*bucket{},
 	}, nil
