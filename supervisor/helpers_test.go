@@ -36,6 +36,7 @@ type fakeClock struct {
 type fakeTimer struct {
 	clock *fakeClock
 	due   time.Time
+	d     time.Duration
 	c     chan time.Time
 	fired bool
 	stop  bool
@@ -54,7 +55,7 @@ func (c *fakeClock) Now() time.Time {
 func (c *fakeClock) NewTimer(d time.Duration) supervisor.Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{clock: c, due: c.now.Add(d), c: make(chan time.Time, 1)}
+	t := &fakeTimer{clock: c, due: c.now.Add(d), d: d, c: make(chan time.Time, 1)}
 	c.created = append(c.created, d)
 	if d <= 0 {
 		t.fired = true
@@ -89,13 +90,14 @@ func (c *fakeClock) Advance(d time.Duration) {
 	}
 }
 
-// pending returns the number of timers that are neither fired nor stopped.
-func (c *fakeClock) pending() (int, <-chan struct{}) {
+// pending returns the number of timers of duration d (any if d is 0) that are
+// neither fired nor stopped.
+func (c *fakeClock) pending(d time.Duration) (int, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
 	for _, t := range c.timers {
-		if !t.fired && !t.stop {
+		if !t.fired && !t.stop && (d == 0 || t.d == d) {
 			n++
 		}
 	}
@@ -105,16 +107,22 @@ func (c *fakeClock) pending() (int, <-chan struct{}) {
 // waitTimer waits until a timer is pending (the supervisor is waiting on it).
 func (c *fakeClock) waitTimer(t *testing.T) {
 	t.Helper()
+	c.waitTimerOf(t, 0)
+}
+
+// waitTimerOf waits until a timer of duration d is pending.
+func (c *fakeClock) waitTimerOf(t *testing.T, d time.Duration) {
+	t.Helper()
 	deadline := time.After(wait)
 	for {
-		n, changed := c.pending()
+		n, changed := c.pending(d)
 		if n > 0 {
 			return
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatal("no timer was created")
+			t.Fatalf("no timer of %v was created", d)
 		}
 	}
 }

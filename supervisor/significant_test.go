@@ -131,7 +131,7 @@ func TestBackoff(t *testing.T) {
 	for i, d := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second} {
 		h.exit("A", exitError)
 		h.waitEvent("restarting A", i+1)
-		h.clock.waitTimer(t)
+		h.clock.waitTimerOf(t, d)
 		// While waiting, A is restarting and the supervisor still answers.
 		infos, err := r.sup.WhichChildren(ctxT(t))
 		if err != nil || infos[0].State != supervisor.ChildRestarting {
@@ -262,7 +262,8 @@ func TestBackoffReplanKeepsOrder(t *testing.T) {
 	h.waitEvent("restarting B,C", 1)
 	h.exit("A", exitError)
 	h.waitEvent("restarting A,B,C", 1) // the second restart in the period: 2 s
-	h.clock.Advance(time.Second)       // B's plan is due, but B and C now wait for A's
+	h.clock.waitTimerOf(t, 2*time.Second)
+	h.clock.Advance(time.Second) // B's plan is due, but B and C now wait for A's
 	if infos, err := r.sup.WhichChildren(ctxT(t)); err != nil || infos[1].State != supervisor.ChildRestarting || infos[2].State != supervisor.ChildRestarting {
 		t.Fatalf("after 1s: %+v, %v", infos, err)
 	}
