@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -187,5 +189,34 @@ func TestSendToUnknownNode(t *testing.T) {
 	err := c.Node(0).Send(ctx, "ghost@127.0.0.1", "x", nil)
 	if !errors.Is(err, dist.ErrUnreachable) {
 		t.Fatalf("Send to unknown node: %v, want ErrUnreachable", err)
+	}
+}
+
+// Garbage on the node's port closes that connection, never the node.
+func TestGarbageOnThePort(t *testing.T) {
+	c := converged(t, 2)
+	c.Node(1).Handle("echo", func(ctx context.Context, from dist.Peer, p []byte) ([]byte, error) { return p, nil })
+	for _, junk := range [][]byte{
+		[]byte("L\x00\x00\x00\x05hello"),
+		[]byte("L\xff\xff\xff\xff"),
+		[]byte("M\x00garbage-for-memberlist"),
+		[]byte("GET / HTTP/1.0\r\n\r\n"),
+		{},
+	} {
+		conn, err := net.Dial("tcp", c.Node(1).Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write(junk)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(io.Discard, conn) // the node closes it (or its deadline does)
+		conn.Close()
+	}
+	ctx := ctxT(t, 20*time.Second)
+	if out, err := c.Node(0).Request(ctx, c.Name(1), "echo", []byte("still here")); err != nil || string(out) != "still here" {
+		t.Fatalf("after garbage: %q, %v", out, err)
+	}
+	if err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -174,7 +174,7 @@ func TestMutualTLS(t *testing.T) {
 	tlsFor := []*dist.TLSConfig{
 		good.issue(t, "n0", loop),
 		good.issue(t, "n1", loop),
-		rogue.issue(t, "n2", loop), // right cookie, certificate from another CA
+		rogue.issue(t, "n2", loop),                 // right cookie, certificate from another CA
 		good.issue(t, "n3", net.IPv4(10, 9, 8, 7)), // right CA, wrong host in its SANs
 	}
 	// Node 3 is named for the host its certificate names but listens on loopback.
