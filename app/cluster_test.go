@@ -370,3 +370,66 @@ func (cl *cluster) running(name string) []string {
 }
 
 var errBoom = errors.New("boom")
+
+// expectSet is expect for records whose order is not defined (concurrent timers on
+// different applications): the next len(want) records, compared as a multiset.
+func (r *recorder) expectSet(t *testing.T, mark int, want ...string) int {
+	t.Helper()
+	recs := r.waitLen(t, mark+len(want))
+	var gs []string
+	for _, g := range recs[mark : mark+len(want)] {
+		gs = append(gs, g.String())
+	}
+	w := slices.Clone(want)
+	slices.Sort(gs)
+	slices.Sort(w)
+	if !slices.Equal(gs, w) {
+		t.Fatalf("callbacks after #%d (any order):\n got: %q\nwant: %q\nall:\n%s", mark, gs, w, fmtRecs(recs))
+	}
+	return mark + len(want)
+}
+
+// startAll starts app on every named node concurrently (the standbys block until the runner
+// started it) and checks that every call returns nil.
+func (cl *cluster) startAll(app string, rt RestartType, names ...string) {
+	cl.t.Helper()
+	var chs []<-chan error
+	for _, n := range names {
+		chs = append(chs, cl.startAsync(n, app, rt))
+	}
+	for i, ch := range chs {
+		if err := recv(cl.t, ch); err != nil {
+			cl.t.Fatalf("start %s on %s: %v", app, names[i], err)
+		}
+	}
+}
+
+func (cl *cluster) permit(name, app string, on bool) {
+	cl.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := cl.ctl(name).Permit(ctx, app, on); err != nil {
+		cl.t.Fatalf("permit(%s, %t) on %s: %v", app, on, name, err)
+	}
+}
+
+func (cl *cluster) takeover(name, app string, rt RestartType) error {
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	return cl.ctl(name).Takeover(ctx, app, rt)
+}
+
+// phased makes the named applications phased (start phases init, go).
+func phased(cl *cluster, names ...string) {
+	cl.appFor = func(n dist.Node, name string) App {
+		ta := &testApp{node: n, name: name, r: cl.r}
+		if slices.Contains(names, name) {
+			ta.phases = []string{"init", "go"}
+			return phasedApp{ta}
+		}
+		return ta
+	}
+}
+
+// quietWindow is how long "did not move" is observed after a synchronisation point.
+const quietWindow = 300 * time.Millisecond

@@ -103,8 +103,8 @@ type core struct {
 	startWait time.Duration // Infinity = wait forever
 	now       time.Time
 	apps      map[string]*appState
-	up        map[dist.Node]bool // visible peers
-	known     map[dist.Node]bool // peers whose hello arrived since they came up
+	up        map[dist.Node]bool                 // visible peers
+	known     map[dist.Node]bool                 // peers whose hello arrived since they came up
 	pending   map[string]map[dist.Node]appStatus // reports about apps not loaded here yet
 	acts      []action
 	halted    bool
