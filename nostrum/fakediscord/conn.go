@@ -154,6 +154,7 @@ func (s *Server) gatewayHandler(listenerURL string) http.HandlerFunc {
 		c := &conn{srv: s, ws: ws, listenerURL: listenerURL,
 			compress: q.Get("compress") == "zlib-stream",
 			wake:     make(chan struct{}, 1), stop: make(chan struct{}), readDone: make(chan struct{})}
+		ws.SetCloseHandler(func(code int, _ string) error { s.clientClosed(c, code); return nil })
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -212,6 +213,29 @@ func (s *Server) readLoop(c *conn) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// clientClosed handles a client's close frame: the session's fate is decided
+// (1000/1001 end it, any other code keeps it for SessionTTL) before the close
+// is echoed, so a client that has the echo can rely on the server's view.
+func (s *Server) clientClosed(c *conn, code int) {
+	s.mu.Lock()
+	initiated := c.closing
+	if !initiated {
+		c.closing = true
+		c.stopTimersLocked()
+		s.stats.CloseCodesReceived[code]++
+		s.releaseSessionLocked(c, code == websocket.CloseNormalClosure || code == websocket.CloseGoingAway)
+	}
+	s.mu.Unlock()
+	if initiated {
+		return // this is the echo of our own close frame
+	}
+	msg := []byte{}
+	if code != websocket.CloseNoStatusReceived {
+		msg = websocket.FormatCloseMessage(code, "")
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 }
 
 // connEnded cleans up after the read side failed: a client close 1000/1001

@@ -17,7 +17,8 @@
 //   - Every dispatch of a session gets the next sequence number and is kept in
 //     the session's replay buffer even while no connection is attached. A
 //     session survives a disconnect that is not a client close 1000/1001 for
-//     SessionTTL. RESUME replays s > seq in order then dispatches RESUMED (which
+//     SessionTTL (decided before the client's close frame is echoed, so a
+//     client holding the echo can rely on Stats). RESUME replays s > seq in order then dispatches RESUMED (which
 //     has its own sequence number); unknown, expired or too old sessions get op
 //     9 false, a seq beyond the latest gets 4007. The resume_gateway_url points
 //     at a second listener, and resumes are counted per listener URL.

@@ -85,7 +85,14 @@ func TestClientCloseCodeDecidesSessionFate(t *testing.T) {
 			if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "close received", func() bool { return s.Stats().CloseCodesReceived[tc.code] == 1 })
+			c.expectClose(tc.code) // the echo
+			// The fake decides the session's fate before it echoes the close.
+			if n := s.Stats().CloseCodesReceived[tc.code]; n != 1 {
+				t.Fatalf("close %d counted %d times when the echo arrived", tc.code, n)
+			}
+			if attached(s, r.SessionID) {
+				t.Fatal("session still attached when the echo arrived")
+			}
 			c2, _ := dial(t, r.ResumeGatewayURL)
 			c2.send(resumePayload(r.SessionID, 2))
 			if tc.resumable {
