@@ -62,5 +62,12 @@
 // Serve. Children's exits and the runtime API (StartChild, TerminateChild,
 // RestartChild, DeleteChild, WhichChildren, CountChildren) reach it through channels,
 // so the API is safe from any goroutine; each call takes a context that bounds its
-// wait. A call made between Start and Serve waits for Serve.
+// wait. A call made between Start and Serve waits for Serve. While the supervisor
+// starts or stops a child it answers nothing else, as in OTP: a ChildSpec.Start must
+// not call its own supervisor, and a child that calls it from Serve should pass its own
+// context, which the supervisor cancels when it stops the child (so the call gives up
+// instead of waiting for a supervisor that waits for it).
+//
+// Each supervisor logs to its own Spec.Logger and hook; a nested Spec does not inherit
+// its parent's.
 package supervisor

@@ -63,8 +63,7 @@ func (s *Supervisor) handleExit(r *run) error {
 	}
 	c.run, c.state = nil, stateStopped
 	normal := isNormal(r)
-	restart := !errors.Is(r.err, ErrDoNotRestart) &&
-		(c.spec.Restart == Permanent || (c.spec.Restart == Transient && !normal))
+	restart := shouldRestart(c.spec.Restart, normal, errors.Is(r.err, ErrDoNotRestart))
 	if normal && s.wants(slog.LevelDebug) || !normal && s.wants(slog.LevelError) {
 		s.emit(EventChildExited{Supervisor: s.spec.Name, Child: c.spec.ID, Err: r.err, Normal: normal, Restart: restart})
 	}
@@ -79,6 +78,19 @@ func (s *Supervisor) handleExit(r *run) error {
 		return s.shutdown(&ExitError{Supervisor: s.spec.Name, Reason: ErrShutdown, Child: c.spec.ID, Cause: r.err})
 	}
 	return nil
+}
+
+// shouldRestart is OTP's restart decision, plus ErrDoNotRestart.
+func shouldRestart(rt RestartType, normal, doNotRestart bool) bool {
+	switch {
+	case doNotRestart:
+		return false
+	case rt == Permanent:
+		return true
+	case rt == Transient:
+		return !normal
+	}
+	return false
 }
 
 // autoShutdownDue: a significant child has just exited for good.

@@ -198,3 +198,30 @@ func TestRuntimeAPIWaitsForServeAndHonoursContext(t *testing.T) {
 		t.Errorf("Err() = %v", sup.Err())
 	}
 }
+
+// A child that terminates itself, passing its own context, does not deadlock even with
+// an Infinity shutdown: its call gives up when the supervisor cancels it.
+func TestChildTerminatesItself(t *testing.T) {
+	noLeaks(t)
+	h := newHarness(t)
+	var sup *supervisor.Supervisor
+	trigger, callErr := make(chan struct{}), make(chan error, 1)
+	self := supervisor.ChildSpec{ID: "A", Shutdown: supervisor.Infinity, Start: func(context.Context) (supervisor.Service, error) {
+		return supervisor.ServiceFunc(func(ctx context.Context) error {
+			<-trigger
+			callErr <- sup.TerminateChild(ctx, "A")
+			return nil
+		}), nil
+	}}
+	r := run(t, h.spec(supervisor.OneForOne, self, h.child("B", supervisor.Permanent)))
+	sup = r.sup
+	close(trigger)
+	if err := <-callErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("TerminateChild from the child itself returned %v", err)
+	}
+	if all, running := r.which(t); !slices.Equal(all, []string{"A", "B"}) || !slices.Equal(running, []string{"B"}) {
+		t.Errorf("children %q running %q", all, running)
+	}
+	r.stop(t)
+	h.check("start A", "start B", "stop A", "stop B")
+}
