@@ -346,3 +346,25 @@ func TestDispatchLogBounded(t *testing.T) {
 		t.Fatalf("log of %d, last %+v", len(ds), ds[len(ds)-1])
 	}
 }
+
+func TestInvalidSeqEndsDetachedSessionOnly(t *testing.T) {
+	t.Parallel()
+	s := startFake(t, nil)
+	a, _ := dial(t, s.GatewayURL())
+	r := a.identify(s, 0, 1)
+	bad, _ := dial(t, s.ResumeURL())
+	bad.send(resumePayload(r.SessionID, 99))
+	bad.expectClose(4007)
+	if _, err := s.InjectMessage(firstChannel(s), "still mine"); err != nil {
+		t.Fatal(err)
+	}
+	a.readDispatch("MESSAGE_CREATE") // the holder keeps its session
+	a.ws.NetConn().Close()
+	eventually(t, "session detached", func() bool { return !attached(s, r.SessionID) })
+	bad, _ = dial(t, s.ResumeURL())
+	bad.send(resumePayload(r.SessionID, 99))
+	bad.expectClose(4007)
+	c, _ := dial(t, s.ResumeURL())
+	c.send(resumePayload(r.SessionID, 3))
+	c.expectOp9(false) // 4007 ended the detached session
+}

@@ -299,8 +299,10 @@ func (s *Server) resumeLocked(c *conn, raw json.RawMessage) {
 	}
 	if seq > ss.seq {
 		s.closeConnLocked(c, 4007, "Invalid seq.", false)
-		ss.invalid = true
-		delete(s.sessions, ss.id)
+		if ss.conn == nil { // a socket that holds the session keeps it
+			ss.invalid = true
+			delete(s.sessions, ss.id)
+		}
 		return
 	}
 	if len(ss.ring) > 0 && seq < ss.ring[0].seq-1 || len(ss.ring) == 0 && seq < ss.seq {
