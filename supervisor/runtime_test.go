@@ -225,3 +225,19 @@ func TestChildTerminatesItself(t *testing.T) {
 	r.stop(t)
 	h.check("start A", "start B", "stop A", "stop B")
 }
+
+// A child stopped by the supervisor that returns its own context's error exits
+// normally; the same error from another context is abnormal (see the matrix).
+func TestOwnContextCancelledIsNormal(t *testing.T) {
+	noLeaks(t)
+	h := newHarness(t)
+	r := run(t, h.spec(supervisor.OneForOne, h.child("A", supervisor.Permanent)))
+	if err := r.sup.TerminateChild(ctxT(t), "A"); err != nil {
+		t.Fatal(err)
+	}
+	r.stop(t)
+	e, ok := h.raw[1].(supervisor.EventChildExited)
+	if !ok || !e.Stopped || !e.Normal || !errors.Is(e.Err, context.Canceled) {
+		t.Errorf("stop event %+v", h.raw[1])
+	}
+}

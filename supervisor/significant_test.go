@@ -215,20 +215,20 @@ func TestIntensityEscalatesToTheParent(t *testing.T) {
 
 type ctxKey struct{}
 
-// Children's contexts carry Start's values, then Serve's.
+// Children's contexts carry Start's values, then Serve's, down a nested tree.
 func TestChildContextValues(t *testing.T) {
 	noLeaks(t)
 	seen := make(chan any, 4)
-	spec := supervisor.Spec{Logger: quiet, Children: []supervisor.ChildSpec{{ID: "A",
-		Start: func(context.Context) (supervisor.Service, error) {
-			return supervisor.ServiceFunc(func(ctx context.Context) error {
-				seen <- ctx.Value(ctxKey{})
-				<-ctx.Done()
-				seen <- ctx.Value(ctxKey{})
-				return nil
-			}), nil
-		}}}}
-	sup, err := supervisor.New(spec)
+	leaf := supervisor.ChildSpec{ID: "A", Start: func(context.Context) (supervisor.Service, error) {
+		return supervisor.ServiceFunc(func(ctx context.Context) error {
+			seen <- ctx.Value(ctxKey{})
+			<-ctx.Done()
+			seen <- ctx.Value(ctxKey{})
+			return nil
+		}), nil
+	}}
+	sub := supervisor.Spec{Name: "sub", Logger: quiet, Children: []supervisor.ChildSpec{leaf}}
+	sup, err := supervisor.New(supervisor.Spec{Logger: quiet, Children: []supervisor.ChildSpec{sub.ChildSpec()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,7 @@ func TestStrategyMatrix(t *testing.T) {
 }
 
 func testMatrixCase(t *testing.T, st supervisor.Strategy, rt supervisor.RestartType, k exitKind) {
+	noLeaks(t)
 	h := newHarness(t)
 	ids := []string{"A", "B", "C"}
 	var spec supervisor.Spec
