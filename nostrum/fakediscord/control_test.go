@@ -163,6 +163,9 @@ func TestControlErrors(t *testing.T) {
 	if err := s.InjectEvent(0, "X", json.RawMessage(`{`)); err == nil {
 		t.Fatal("InjectEvent accepted bad JSON")
 	}
+	if err := s.InjectEvent(0, "", json.RawMessage(`{}`)); err == nil {
+		t.Fatal("InjectEvent accepted an empty type")
+	}
 	for name, err := range map[string]error{
 		"reconnect": s.Reconnect(0), "invalid": s.InvalidSession(0, true),
 		"close": s.CloseShard(0, 4000), "drop": s.DropShard(0),

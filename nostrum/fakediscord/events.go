@@ -30,6 +30,9 @@ func (s *Server) InjectMessage(channelID, content string) (Message, error) {
 // InjectEvent dispatches an arbitrary event (t, d) to every session of
 // shard (all shards if shard < 0). d must be a JSON value.
 func (s *Server) InjectEvent(shard int, typ string, d json.RawMessage) error {
+	if typ == "" {
+		return fmt.Errorf("fakediscord: event type is empty")
+	}
 	if !json.Valid(d) {
 		return fmt.Errorf("fakediscord: event %s: payload is not JSON", typ)
 	}
