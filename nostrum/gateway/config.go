@@ -42,8 +42,10 @@ type Dispatch struct {
 
 // IdentifyGate paces IDENTIFYs across shards (max_concurrency buckets).
 type IdentifyGate interface {
-	// WaitIdentify returns when shard may IDENTIFY now, or with ctx's error.
-	WaitIdentify(ctx context.Context, shard int) error
+	// WaitIdentify returns when shard may IDENTIFY now, or with ctx's error. The session
+	// calls release once, right after its IDENTIFY was written (or when it gave up), so
+	// the gate can space IDENTIFYs by when they were sent.
+	WaitIdentify(ctx context.Context, shard int) (release func(), err error)
 }
 
 // Properties are IDENTIFY's connection properties.

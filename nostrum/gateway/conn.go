@@ -457,7 +457,11 @@ func (s *Session) sendHandshake(c *wsConn, resume bool) error {
 	if len(b) > MaxPayload {
 		return fmt.Errorf("%w: op %d", ErrPayloadTooLarge, op)
 	}
-	return c.write(context.Background(), b, true)
+	err = c.write(context.Background(), b, true)
+	if !resume {
+		s.releaseGate()
+	}
+	return err
 }
 
 // inflater decodes a zlib-stream: one zlib context for the whole connection, a message

@@ -23,6 +23,7 @@ type Session struct {
 	stopped   bool
 
 	seq        atomic.Int64 // last sequence received and handed to Dispatch
+	release    func()       // identify grant to release after IDENTIFY; Run's goroutine only
 	detach     chan struct{}
 	detachOnce sync.Once
 }
@@ -89,14 +90,17 @@ func (s *Session) Run(ctx context.Context) error {
 			target = st.ResumeURL
 		}
 		if !resume && s.cfg.Gate != nil {
-			if err := s.waitGate(ctx); err != nil {
+			release, err := s.waitGate(ctx)
+			if err != nil {
 				if done, derr := s.finished(ctx); done {
 					return derr
 				}
 				return fmt.Errorf("gateway: shard %d identify gate: %w", s.cfg.Shard, err)
 			}
+			s.release = release
 		}
 		out, err := s.connect(ctx, target, resume)
+		s.releaseGate()
 		if err != nil {
 			failures++
 			s.log.Warn("gateway connect failed", "url", target, "err", err, "attempt", failures)
@@ -155,7 +159,14 @@ func (s *Session) finished(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
-func (s *Session) waitGate(ctx context.Context) error {
+func (s *Session) releaseGate() {
+	if s.release != nil {
+		s.release()
+		s.release = nil
+	}
+}
+
+func (s *Session) waitGate(ctx context.Context) (func(), error) {
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -165,7 +176,11 @@ func (s *Session) waitGate(ctx context.Context) error {
 		case <-gctx.Done():
 		}
 	}()
-	return s.cfg.Gate.WaitIdentify(gctx, s.cfg.Shard)
+	release, err := s.cfg.Gate.WaitIdentify(gctx, s.cfg.Shard)
+	if err == nil && release == nil {
+		release = func() {}
+	}
+	return release, err
 }
 
 // sleep waits d; it reports whether Run must return, and with what.
