@@ -205,6 +205,10 @@ func (c *core) peerStatus(from dist.Node, st appStatus) {
 		c.decide(a)
 		return
 	}
+	if a.phase == phLocal && !a.permit && len(a.moveReqs) > 0 && !c.othersPermitted(a) {
+		c.stopLocal(a, Stopped, "permission withdrawn and no other node is permitted any more")
+		return
+	}
 	if a.phase == phDeciding {
 		c.decide(a)
 	}
