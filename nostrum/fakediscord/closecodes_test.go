@@ -133,6 +133,28 @@ func TestSendLimitSlidingWindow(t *testing.T) {
 	c.expectClose(4008)
 }
 
+func TestHeartbeatTimeoutConfigurable(t *testing.T) {
+	t.Parallel()
+	s := startFake(t, func(c *Config) {
+		c.HeartbeatInterval = 10 * time.Millisecond
+		c.HeartbeatTimeout = time.Hour
+	})
+	c, _ := dial(t, s.GatewayURL())
+	c.identify(s, 0, 1)
+	// A control server with the default timeout: its close proves that more
+	// than 1.5 intervals have passed since c's Hello.
+	ref := startFake(t, func(c *Config) { c.HeartbeatInterval = 10 * time.Millisecond })
+	rc, _ := dial(t, ref.GatewayURL())
+	rc.expectClose(4000)
+	c.send(map[string]any{"op": 1, "d": nil})
+	if p := c.read(); p.Op != 11 {
+		t.Fatalf("op %d, want ACK", p.Op)
+	}
+	if n := s.Stats().CloseCodesSent[4000]; n != 0 {
+		t.Fatalf("closed %d times", n)
+	}
+}
+
 func TestHeartbeatTimeoutKeepsSession(t *testing.T) {
 	t.Parallel()
 	s := startFake(t, func(c *Config) { c.HeartbeatInterval = 100 * time.Millisecond })

@@ -56,7 +56,11 @@ type Config struct {
 	MaxGuildsPerShard int           // more guilds on one shard → close 4011; default 2500
 
 	HeartbeatInterval time.Duration // sent in Hello; default 41250ms
-	IdentifyWindow    time.Duration // one IDENTIFY per bucket per window; default 5s
+	// HeartbeatTimeout: no heartbeat for this long closes the connection with
+	// 4000; default 1.5 × the interval sent in Hello. Tests with very short
+	// intervals on a loaded machine may want more slack.
+	HeartbeatTimeout time.Duration
+	IdentifyWindow   time.Duration // one IDENTIFY per bucket per window; default 5s
 	// InvalidSessionDelay delays the op 9 sent for an identify-bucket violation; default 0.
 	InvalidSessionDelay time.Duration
 	SendLimit           int           // client payloads per SendWindow per connection; default 120
@@ -111,6 +115,7 @@ func (c Config) Validate() error {
 		v    time.Duration
 	}{
 		{"SessionStartReset", c.SessionStartReset}, {"HeartbeatInterval", c.HeartbeatInterval},
+		{"HeartbeatTimeout", c.HeartbeatTimeout},
 		{"IdentifyWindow", c.IdentifyWindow}, {"InvalidSessionDelay", c.InvalidSessionDelay},
 		{"SendWindow", c.SendWindow}, {"SessionTTL", c.SessionTTL},
 		{"ReconnectGrace", c.ReconnectGrace}, {"RESTBucketWindow", c.RESTBucketWindow},

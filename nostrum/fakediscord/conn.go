@@ -38,15 +38,15 @@ type conn struct {
 	readDone chan struct{}
 
 	// guarded by Server.mu
-	sess       *session
-	authed     bool
-	closing    bool
-	hbTimer    *time.Timer
-	reconnT    *time.Timer
-	op9T       *time.Timer
-	zombie     bool
-	sendTimes  []time.Time
-	hbInterval time.Duration
+	sess      *session
+	authed    bool
+	closing   bool
+	hbTimer   *time.Timer
+	reconnT   *time.Timer
+	op9T      *time.Timer
+	zombie    bool
+	sendTimes []time.Time
+	hbTimeout time.Duration // no heartbeat for this long → close 4000
 }
 
 func (c *conn) enqueue(f outFrame) {
@@ -188,8 +188,11 @@ func (s *Server) helloLocked(c *conn) {
 	iv := s.hbInterval
 	c.enqueue(outFrame{data: mustJSON(map[string]any{
 		"op": 10, "d": map[string]any{"heartbeat_interval": iv.Milliseconds()}, "s": nil, "t": nil})})
-	c.hbTimer = time.AfterFunc(iv*3/2, func() { s.heartbeatMissed(c) })
-	c.hbInterval = iv
+	c.hbTimeout = iv * 3 / 2
+	if s.cfg.HeartbeatTimeout > 0 {
+		c.hbTimeout = s.cfg.HeartbeatTimeout
+	}
+	c.hbTimer = time.AfterFunc(c.hbTimeout, func() { s.heartbeatMissed(c) })
 }
 
 func (s *Server) heartbeatMissed(c *conn) {

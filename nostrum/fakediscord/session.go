@@ -140,7 +140,7 @@ func (s *Server) handlePayloadLocked(c *conn, data []byte) {
 func (s *Server) heartbeatLocked(c *conn) {
 	s.stats.Heartbeats++
 	if c.hbTimer != nil {
-		c.hbTimer.Reset(c.hbInterval * 3 / 2)
+		c.hbTimer.Reset(c.hbTimeout)
 	}
 	if c.zombie {
 		return
