@@ -64,7 +64,7 @@ func build(ctx context.Context, spec ChildSpec) (svc Service, err error) {
 		return nil, err
 	}
 	if svc == nil {
-		return nil, errors.New("Start returned a nil Service")
+		return nil, errors.New("start returned a nil Service")
 	}
 	if st, ok := svc.(Starter); ok {
 		if err := st.Start(ctx); err != nil {
@@ -88,7 +88,7 @@ func (s *Supervisor) startChild(ctx context.Context, c *child, restart bool) err
 	ctx, cancel := context.WithCancel(s.base)
 	r.cancel = cancel
 	c.run, c.state = r, stateRunning
-	go s.serve(r, ctx, svc)
+	go s.serve(ctx, r, svc)
 	if s.wants(slog.LevelDebug) {
 		s.emit(EventChildStarted{Supervisor: s.spec.Name, Child: c.spec.ID, Restart: restart})
 	}
@@ -102,7 +102,7 @@ func (s *Supervisor) startFailed(c *child, err error) error {
 }
 
 // serve runs on the child's goroutine.
-func (s *Supervisor) serve(r *run, ctx context.Context, svc Service) {
+func (s *Supervisor) serve(ctx context.Context, r *run, svc Service) {
 	err := serveSafely(ctx, svc)
 	r.err, r.cancelled = err, ctx.Err() != nil
 	r.cancel()

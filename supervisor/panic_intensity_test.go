@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,4 +167,43 @@ func TestFailingRestartCountsTowardIntensity(t *testing.T) {
 	}
 	h.check("start A", "start F", "exit F abnormal",
 		"restarting F", "startfail F", "restarting F", "startfail F", "intensity F", "stop A")
+}
+
+// Failed restarts are retried through the supervisor's loop: with an intensity that is
+// never reached, a child that can no longer start does not keep the supervisor from
+// answering requests or stopping.
+func TestRetriesDoNotBlockTheSupervisor(t *testing.T) {
+	noLeaks(t)
+	h := newHarness(t)
+	var starts atomic.Int64
+	flaky := supervisor.ChildSpec{ID: "F", Start: func(ctx context.Context) (supervisor.Service, error) {
+		if starts.Add(1) > 1 {
+			return nil, errBoom
+		}
+		return h.start("F")(ctx)
+	}}
+	spec := h.spec(supervisor.OneForOne, h.child("A", supervisor.Permanent), flaky)
+	spec.MaxRestarts = 1 << 40
+	r := run(t, spec)
+	h.exit("F", exitError)
+	h.waitEvent("startfail F", 3)
+	infos, err := r.sup.WhichChildren(ctxT(t))
+	if err != nil || infos[0].State != supervisor.ChildRunning || infos[1].State == supervisor.ChildRunning {
+		t.Fatalf("while retrying: %+v, %v", infos, err)
+	}
+	// Terminating the child ends the retries.
+	if err := r.sup.TerminateChild(ctxT(t), "F"); err != nil {
+		t.Fatal(err)
+	}
+	tried := starts.Load()
+	if infos, err := r.sup.WhichChildren(ctxT(t)); err != nil || infos[1].State != supervisor.ChildStopped {
+		t.Fatalf("after terminate: %+v, %v", infos, err)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("Serve returned %v", err)
+	}
+	got := h.got()
+	if got[len(got)-1] != "stop A" || starts.Load() != tried || tried < 4 {
+		t.Errorf("events end with %q; %d starts, %d when terminated", got[len(got)-3:], starts.Load(), tried)
+	}
 }

@@ -47,10 +47,12 @@ func (b Backoff) delay(n int) time.Duration {
 	return time.Duration(d)
 }
 
-// pendingRestart is a group restart waiting for its backoff to end.
+// pendingRestart is a group restart waiting for its backoff to end, or (retry set) a
+// restart to try again after a start failed.
 type pendingRestart struct {
 	cause *child   // the child whose exit caused it
-	group []*child // to start, in order
+	group []*child // to start, in order (not for a retry)
+	retry error    // the failed start's error, for a retry
 	due   time.Time
 }
 
@@ -109,38 +111,46 @@ func (s *Supervisor) autoShutdownDue() bool {
 	return false
 }
 
-// restart restarts c (and its group, by strategy) after it exited with cause. It
-// retries failed starts as OTP does, each attempt counting as a restart.
+// restart restarts c (and its group, by strategy) after it exited with cause. A start
+// that fails is retried, as OTP does, through the loop (so that a stop or a request
+// can come in between), each attempt counting as a restart.
 func (s *Supervisor) restart(c *child, cause error) error {
-	for {
-		n, ok := s.intensity.add(s.spec.Clock.Now())
-		if !ok {
-			s.emit(EventIntensityReached{Supervisor: s.spec.Name, Child: c.spec.ID, Err: cause,
-				MaxRestarts: s.spec.MaxRestarts, Period: s.spec.Period})
-			return s.shutdown(&ExitError{Supervisor: s.spec.Name, Reason: ErrMaxRestartIntensity,
-				Child: c.spec.ID, Cause: cause, Restarts: s.spec.MaxRestarts, Period: s.spec.Period})
-		}
-		group := s.group(c)
-		delay := s.spec.Backoff.delay(n)
-		if s.wants(slog.LevelInfo) {
-			s.emit(EventChildRestarting{Supervisor: s.spec.Name, Child: c.spec.ID, Group: ids(group),
-				Restarts: n, MaxRestarts: s.spec.MaxRestarts, Period: s.spec.Period, Delay: delay})
-		}
-		group = s.stopGroup(group)
-		if delay > 0 {
-			p := &pendingRestart{cause: c, group: group, due: s.spec.Clock.Now().Add(delay)}
-			for _, g := range group {
-				g.plan = p
-			}
-			s.schedule(p)
-			return nil
-		}
-		err := s.startGroup(group, nil)
-		if err == nil {
-			return nil
-		}
-		cause = err
+	n, ok := s.intensity.add(s.spec.Clock.Now())
+	if !ok {
+		s.emit(EventIntensityReached{Supervisor: s.spec.Name, Child: c.spec.ID, Err: cause,
+			MaxRestarts: s.spec.MaxRestarts, Period: s.spec.Period})
+		return s.shutdown(&ExitError{Supervisor: s.spec.Name, Reason: ErrMaxRestartIntensity,
+			Child: c.spec.ID, Cause: cause, Restarts: s.spec.MaxRestarts, Period: s.spec.Period})
 	}
+	group := s.group(c)
+	delay := s.spec.Backoff.delay(n)
+	if s.wants(slog.LevelInfo) {
+		s.emit(EventChildRestarting{Supervisor: s.spec.Name, Child: c.spec.ID, Group: ids(group),
+			Restarts: n, MaxRestarts: s.spec.MaxRestarts, Period: s.spec.Period, Delay: delay})
+	}
+	group = s.stopGroup(group)
+	if delay > 0 {
+		p := &pendingRestart{cause: c, group: group, due: s.spec.Clock.Now().Add(delay)}
+		for _, g := range group {
+			g.plan = p
+		}
+		s.schedule(p)
+		return nil
+	}
+	if err := s.startGroup(group, nil); err != nil {
+		s.retry(c, err)
+	}
+	return nil
+}
+
+// retry plans another restart of c, due at once, after a restart failed with err.
+func (s *Supervisor) retry(c *child, err error) {
+	p := &pendingRestart{cause: c, retry: err, due: s.spec.Clock.Now()}
+	c.plan = p
+	if c.run == nil {
+		c.state = stateRestarting
+	}
+	s.schedule(p)
 }
 
 // group returns the children restarted with c, in start order.
@@ -230,7 +240,8 @@ func (s *Supervisor) timerChan() <-chan time.Time {
 	return s.timer.C()
 }
 
-// restartDue starts the pending restarts whose backoff has ended.
+// restartDue runs the pending restarts that are due: starts after a backoff, and
+// retries of failed restarts.
 func (s *Supervisor) restartDue() error {
 	s.timer = nil
 	now := s.spec.Clock.Now()
@@ -243,27 +254,49 @@ func (s *Supervisor) restartDue() error {
 			due = append(due, p)
 		}
 	}
+	clear(s.pending[len(keep):])
 	s.pending = keep
 	for _, p := range due {
-		if err := s.startGroup(p.group, p); err != nil {
-			if err := s.restart(p.cause, err); err != nil {
+		if p.retry != nil {
+			c := p.cause
+			if c.plan != p {
+				continue // superseded: terminated, deleted, restarted meanwhile
+			}
+			c.plan = nil
+			if c.state == stateRestarting {
+				c.state = stateStopped
+			}
+			if err := s.restart(c, p.retry); err != nil {
 				return err
 			}
+			continue
+		}
+		if err := s.startGroup(p.group, p); err != nil {
+			s.retry(p.cause, err)
 		}
 	}
 	s.arm()
 	return nil
 }
 
-// unschedule takes c out of any pending restart (a new restart plan, a terminate or a
-// delete supersedes it).
+// unschedule takes c out of any pending restart or retry (a new restart plan, a
+// terminate, a delete or a manual restart supersedes it).
 func (s *Supervisor) unschedule(c *child) {
-	if c.state != stateRestarting {
+	if c.plan == nil {
 		return
 	}
-	c.state, c.plan = stateStopped, nil
+	c.plan = nil
+	if c.state == stateRestarting {
+		c.state = stateStopped
+	}
 	keep := s.pending[:0]
 	for _, p := range s.pending {
+		if p.retry != nil {
+			if p.cause != c {
+				keep = append(keep, p)
+			}
+			continue
+		}
 		p.group = slices.DeleteFunc(p.group, func(g *child) bool { return g == c })
 		if len(p.group) > 0 {
 			keep = append(keep, p)
@@ -275,8 +308,14 @@ func (s *Supervisor) unschedule(c *child) {
 
 func (s *Supervisor) dropPending() {
 	for _, p := range s.pending {
+		p.cause.plan = nil
 		for _, g := range p.group {
-			g.state, g.plan = stateStopped, nil
+			g.plan = nil
+		}
+	}
+	for _, c := range s.children {
+		if c.state == stateRestarting {
+			c.state = stateStopped
 		}
 	}
 	s.pending = nil
@@ -292,7 +331,7 @@ func (s *Supervisor) remove(c *child) {
 	delete(s.byID, c.spec.ID)
 	for i, x := range s.children {
 		if x == c {
-			s.children = append(s.children[:i], s.children[i+1:]...)
+			s.children = slices.Delete(s.children, i, i+1)
 			break
 		}
 	}
