@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"syscall"
 	"time"
@@ -261,7 +262,19 @@ func (e *Endpoint) linkLost(l *link, cause error) {
 func (e *Endpoint) reconnectAfterLoss(n Node, boot uint64) {
 	ctx, cancel := context.WithTimeout(e.ctx, e.tm.linkTimeout)
 	defer cancel()
-	nl, err := e.ensureLink(ctx, n)
+	var nl *link
+	var err error
+	// A dying process closes its sockets one by one: right after the link's EOF its listener
+	// may still accept and then reset. A reset or EOF during the reconnect is retried a few
+	// times, quickly, until the port refuses (process gone) or answers (still alive).
+	for backoff := 2 * time.Millisecond; ; backoff *= 2 {
+		nl, err = e.ensureLink(ctx, n)
+		if err == nil || isRefused(err) || !isReset(err) || backoff > 64*time.Millisecond {
+			break
+		}
+		wait(ctx, backoff)
+	}
+	e.log.Debug("dist: reconnect after link loss", "peer", string(n), "err", err)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p := e.peerLocked(n)
@@ -273,6 +286,13 @@ func (e *Endpoint) reconnectAfterLoss(n Node, boot uint64) {
 		p.markDead(boot, DownClosed)
 		e.publishLocked(p, p.decide(DownClosed))
 	}
+}
+
+// isReset reports whether err is a connection reset or an early EOF: the peer's socket went
+// away mid-exchange.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.EPIPE)
 }
 
 // isRefused reports whether err says the peer's port refused the connection: the process

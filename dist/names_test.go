@@ -148,9 +148,9 @@ func TestCookieFile(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	bad := []dist.Config{
 		{},
-		{Name: "joe@host.example.com"},               // long name, short kind
-		{Name: "joe@host", Kind: dist.LongNames},      // short name, long kind
-		{Name: "joe@host", Profile: "fast"},           // unknown profile
+		{Name: "joe@host.example.com"},           // long name, short kind
+		{Name: "joe@host", Kind: dist.LongNames}, // short name, long kind
+		{Name: "joe@host", Profile: "fast"},      // unknown profile
 		{Name: "joe@host", PortMin: 5000, PortMax: 4000},
 		{Name: "joe@host", Seeds: []string{"nohostport"}},
 		{Name: "joe@host", TLS: &dist.TLSConfig{CertFile: "c"}},
