@@ -48,8 +48,12 @@ type wsConn struct {
 	normal chan outMsg
 	gone   chan struct{}
 	acked  atomic.Bool
-	buf    bytes.Buffer
-	zr     *inflater
+	// busy is set while the reader waits in Dispatch, stalled when such a wait was long:
+	// an ACK may then sit unread in the socket, so no zombie verdict is possible.
+	busy    atomic.Bool
+	stalled atomic.Bool
+	buf     bytes.Buffer
+	zr      *inflater
 
 	killed atomic.Int32 // a killKind; the first kill wins
 	ctx    context.Context
@@ -353,7 +357,14 @@ func (s *Session) onDispatch(c *wsConn, p discord.Payload, healthy *bool) (outco
 	if p.Seq != 0 && p.Seq <= s.seq.Load() && p.Type != "READY" {
 		return outcome{}, false // a replayed event we already handed over
 	}
-	if err := s.cfg.Dispatch(c.ctx, Dispatch{Shard: s.cfg.Shard, Seq: p.Seq, Type: p.Type, Data: p.D}); err != nil {
+	c.busy.Store(true)
+	began := time.Now()
+	err := s.cfg.Dispatch(c.ctx, Dispatch{Shard: s.cfg.Shard, Seq: p.Seq, Type: p.Type, Data: p.D})
+	if time.Since(began) > 5*time.Millisecond {
+		c.stalled.Store(true)
+	}
+	c.busy.Store(false)
+	if err != nil {
 		if k := c.killedAs(); k != killNone {
 			return s.killedOutcome(k, *healthy), true
 		}
@@ -414,7 +425,9 @@ func (s *Session) heartbeat(c *wsConn, interval, first time.Duration) {
 			return
 		case <-t.C:
 		}
-		if !c.acked.Swap(false) {
+		acked := c.acked.Swap(false)
+		stalled := c.stalled.Swap(false) || c.busy.Load()
+		if !acked && !stalled {
 			s.log.Warn("gateway: heartbeat not acknowledged; zombie connection", "interval", interval)
 			c.kill(killZombie)
 			return
