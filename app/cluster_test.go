@@ -149,7 +149,8 @@ type testApp struct {
 	startErr func(st StartType) error
 	onStart  func(ctx context.Context, st StartType)
 	handoff  []byte
-	exitCh   chan error // when set, Serve returns the error sent here
+	exitCh    chan error // when set, Serve returns the error sent here
+	serveHook func(ctx context.Context)
 }
 
 func (a *testApp) Start(ctx context.Context, st StartType) (supervisor.Service, error) {
@@ -166,7 +167,11 @@ func (a *testApp) Start(ctx context.Context, st StartType) (supervisor.Service, 
 		}
 	}
 	exit := a.exitCh
+	serveHook := a.serveHook
 	return supervisor.ServiceFunc(func(ctx context.Context) error {
+		if serveHook != nil {
+			serveHook(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -177,7 +182,11 @@ func (a *testApp) Start(ctx context.Context, st StartType) (supervisor.Service, 
 }
 
 func (a *testApp) PrepStop(ctx context.Context, r StopReason) {
-	a.r.add(rec{Node: short(a.node), App: a.name, CB: "prep_stop", Why: r.String()})
+	why := r.String()
+	if got, ok := StopReasonFrom(ctx); !ok || got != r {
+		why = fmt.Sprintf("StopReasonFrom=%v,%v but PrepStop got %v", got, ok, r)
+	}
+	a.r.add(rec{Node: short(a.node), App: a.name, CB: "prep_stop", Why: why})
 }
 
 func (a *testApp) Stop(ctx context.Context, r StopReason) {

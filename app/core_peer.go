@@ -80,6 +80,7 @@ func (c *core) timer(e evTimer) {
 		c.expireWait(a)
 	case a.phase == phLocal && !a.permit && len(a.moveReqs) > 0:
 		a.waitArmed = false
+		c.logDecision(a, "skip nodes", "no permitted node took over within start_wait", nil, true)
 		c.stopLocal(a, Stopped, "permission withdrawn and no node took over within start_wait")
 	}
 }

@@ -315,10 +315,11 @@ func (c *core) broadcastFailed(a *appState, st StartType) {
 	}
 }
 
-// othersPermitted reports whether a peer that is up, started and permitted could take a over.
+// othersPermitted reports whether a peer that is up and permitted could take a over (OTP:
+// another run entry is true; a peer that never starts it is skipped after start_wait).
 func (c *core) othersPermitted(a *appState) bool {
 	for _, n := range a.dist.flatNodes() {
-		if n != c.self && c.permitted(a, n) && a.peers[n].status.Started {
+		if n != c.self && c.permitted(a, n) {
 			return true
 		}
 	}

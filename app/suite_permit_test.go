@@ -168,7 +168,9 @@ func TestSuiteOTP5606(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = cl.startErr(n, "app1", Permanent) }()
 	}
-	waitCond(t, func() bool { return pendingStarts(cl.ctl("cp1"), "app1") == 3 && pendingStarts(cl.ctl("cp2"), "app1") == 1 })
+	waitCond(t, func() bool {
+		return pendingStarts(cl.ctl("cp1"), "app1") == 3 && pendingStarts(cl.ctl("cp2"), "app1") == 1
+	})
 	close(release)
 	wg.Wait()
 	for i, err := range errs {
