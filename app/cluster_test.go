@@ -146,9 +146,9 @@ type testApp struct {
 	r      *recorder
 	phases []string
 	// hooks
-	startErr func(st StartType) error
-	onStart  func(ctx context.Context, st StartType)
-	handoff  []byte
+	startErr  func(st StartType) error
+	onStart   func(ctx context.Context, st StartType)
+	handoff   []byte
 	exitCh    chan error // when set, Serve returns the error sent here
 	serveHook func(ctx context.Context)
 }
