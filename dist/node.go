@@ -1,5 +1,3 @@
-// Package dist connects gotp nodes: node names, the port mapper, the gossip mesh, links with
-// cookie authentication and encryption, messaging, node monitoring and the boot barrier.
 package dist
 
 import "strings"

@@ -36,10 +36,21 @@ func main() {
 	seed := flag.String("seed", "", "child: seed address")
 	profile := flag.String("profile", "lan", "child: detection profile")
 	trials := flag.Int("trials", 20, "trials per measurement")
-	only := flag.String("only", "crash,hang,converge,rtt", "measurements to run")
+	only := flag.String("only", "crash,hang,converge,rtt", "measurements to run (soak: see -soak)")
+	soak := flag.Duration("soak", 0, "instead: run 5 idle lan nodes this long while two burner processes saturate the CPU, and count nodedowns")
+	burn := flag.Bool("burn", false, "burn CPU until killed (internal)")
 	flag.Parse()
+	if *burn {
+		for i := 0; ; i++ {
+			_ = i * i
+		}
+	}
 	if *child {
 		runChild(*name, *seed, dist.Profile(*profile))
+		return
+	}
+	if *soak > 0 {
+		runSoak(*soak)
 		return
 	}
 	want := func(s string) bool { return slices.Contains(strings.Split(*only, ","), s) }
@@ -250,6 +261,66 @@ func rtt() {
 		fmt.Printf("send throughput (one sender, ordered, handled), %6d B: %8.0f msg/s, %7.1f MB/s\n",
 			size, float64(n)/d.Seconds(), float64(n*size)/d.Seconds()/1e6)
 	}
+}
+
+// runSoak runs 5 idle nodes with the lan profile for d while two child processes spin on
+// the CPU, and reports every nodedown (there should be none).
+func runSoak(d time.Duration) {
+	self, _ := os.Executable()
+	var burners []*exec.Cmd
+	for range 2 {
+		cmd := exec.Command(self, "-burn")
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "burner:", err)
+			os.Exit(1)
+		}
+		burners = append(burners, cmd)
+	}
+	defer func() {
+		for _, b := range burners {
+			_ = b.Process.Kill()
+			_ = b.Wait()
+		}
+	}()
+	ctx := context.Background()
+	nodes := []*dist.Endpoint{start(ctx, "s0@127.0.0.1", dist.ProfileLAN)}
+	for i := 1; i < 5; i++ {
+		nodes = append(nodes, start(ctx, dist.Node(fmt.Sprintf("s%d@127.0.0.1", i)), dist.ProfileLAN, nodes[0].Addr()))
+	}
+	defer closeAll(nodes...)
+	for {
+		done := true
+		for _, e := range nodes {
+			if len(e.Nodes()) != 4 {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Printf("soak: 5 lan nodes converged; idling %v with 2 CPU burners\n", d)
+	var mu sync.Mutex
+	downs := 0
+	for _, e := range nodes {
+		_, ch, stop := e.Monitor()
+		defer stop()
+		go func() {
+			for ev := range ch {
+				mu.Lock()
+				if !ev.Up {
+					downs++
+				}
+				mu.Unlock()
+				fmt.Printf("soak: %s sees %s up=%v reason=%s at %s\n", e.Self(), ev.Node, ev.Up, ev.Reason, time.Now().Format(time.TimeOnly))
+			}
+		}()
+	}
+	time.Sleep(d)
+	mu.Lock()
+	fmt.Printf("soak: %v with 5 idle lan nodes and 2 CPU burners: %d false nodedown events\n", d, downs)
+	mu.Unlock()
 }
 
 func report(what string, ds []time.Duration) {
