@@ -3,6 +3,8 @@ package supervisor_test
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"flag"
 	"os"
 	"os/exec"
@@ -10,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gotp/gotp/supervisor"
 )
@@ -32,17 +35,32 @@ func TestMatchesOTP(t *testing.T) {
 	strategies := map[string]supervisor.Strategy{"one_for_one": supervisor.OneForOne, "one_for_all": supervisor.OneForAll,
 		"rest_for_one": supervisor.RestForOne, "simple_one_for_one": supervisor.SimpleOneForOne}
 	types := map[string]supervisor.RestartType{"permanent": supervisor.Permanent, "transient": supervisor.Transient, "temporary": supervisor.Temporary}
-	cases := 0
+	matrix, custom := 0, 0
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		name, seq, ok := strings.Cut(sc.Text(), ": ")
-		parts := strings.Split(name, "/")
-		if !ok || len(parts) != 3 {
+		if !ok {
 			t.Fatalf("bad golden line %q", sc.Text())
 		}
-		st, rt, k := strategies[parts[0]], types[parts[1]], kinds[parts[2]]
 		want := strings.Split(seq, ",")
-		cases++
+		parts := strings.Split(name, "/")
+		if len(parts) != 3 {
+			c, ok := customScenarios[name]
+			if !ok {
+				t.Errorf("golden scenario %q is not in customScenarios", name)
+				continue
+			}
+			custom++
+			t.Run(name, func(t *testing.T) {
+				noLeaks(t)
+				if got := c.run(t); !slices.Equal(got, want) {
+					t.Errorf("\n got  %q\n OTP  %q", got, want)
+				}
+			})
+			continue
+		}
+		st, rt, k := strategies[parts[0]], types[parts[1]], kinds[parts[2]]
+		matrix++
 		t.Run(name, func(t *testing.T) {
 			noLeaks(t)
 			got := otpScenario(t, st, rt, k)
@@ -55,8 +73,8 @@ func TestMatchesOTP(t *testing.T) {
 			}
 		})
 	}
-	if cases != 60 {
-		t.Errorf("%d scenarios in %s, want 60", cases, golden)
+	if matrix != 60 || custom != len(customScenarios) {
+		t.Errorf("%d matrix and %d other scenarios in %s, want 60 and %d", matrix, custom, golden, len(customScenarios))
 	}
 }
 
@@ -96,13 +114,126 @@ func otpScenario(t *testing.T, st supervisor.Strategy, rt supervisor.RestartType
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
+	return otpWords(h.got())
+}
+
+// otpWords keeps the events that OTP's children report: starts, exits and stops.
+func otpWords(evs []string) []string {
 	var out []string
-	for _, e := range h.got() {
-		if !strings.HasPrefix(e, "restarting ") {
+	for _, e := range evs {
+		switch w, _, _ := strings.Cut(e, " "); w {
+		case "start", "restart", "exit", "stop":
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// otpChild is a child of a custom scenario.
+type otpChild struct {
+	id          string
+	restart     supervisor.RestartType
+	significant bool
+	fails       bool // its start fails
+}
+
+// otpAction is what a custom scenario does: make a child exit, or terminate it.
+type otpAction struct {
+	id        string
+	kind      exitKind
+	terminate bool
+}
+
+// otpCustom is a scenario beyond the matrix; testdata/otp_matrix.erl has the same,
+// under the same name.
+type otpCustom struct {
+	spec     func(s *supervisor.Spec)
+	children []otpChild
+	actions  []otpAction
+}
+
+func (c otpCustom) run(t *testing.T) []string {
+	h := newHarness(t)
+	var children []supervisor.ChildSpec
+	for _, oc := range c.children {
+		cs := h.child(oc.id, oc.restart)
+		cs.Significant = oc.significant
+		if oc.fails {
+			cs.Start = func(context.Context) (supervisor.Service, error) { return nil, errBoom }
+		}
+		children = append(children, cs)
+	}
+	spec := h.spec(supervisor.OneForOne, children...)
+	if c.spec != nil {
+		c.spec(&spec)
+	}
+	sup, err := supervisor.New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Start(ctxT(t)); err != nil {
+		return otpWords(h.got()) // the start failed and was rolled back
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- sup.Serve(ctx) }()
+	exits := map[string]int{}
+	for _, a := range c.actions {
+		if a.terminate {
+			if err := sup.TerminateChild(ctxT(t), a.id); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		h.exit(a.id, a.kind)
+		ev := "exit " + a.id + map[bool]string{true: " normal", false: " abnormal"}[a.kind.normal()]
+		exits[ev]++
+		h.waitEvent(ev, exits[ev])
+		// The exit is handled before the supervisor answers this (or it has stopped).
+		if _, err := sup.WhichChildren(ctxT(t)); err != nil && !errors.Is(err, supervisor.ErrNotRunning) {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	<-done
+	return otpWords(h.got())
+}
+
+var (
+	p, tr, te = supervisor.Permanent, supervisor.Transient, supervisor.Temporary
+	abc       = []otpChild{{id: "a", restart: p}, {id: "b", restart: p}, {id: "c", restart: p}}
+)
+
+var customScenarios = map[string]otpCustom{
+	"intensity": {spec: func(s *supervisor.Spec) { s.MaxRestarts, s.Period = 2, 10*time.Second },
+		children: abc, actions: []otpAction{{id: "b", kind: exitError}, {id: "b", kind: exitError}, {id: "b", kind: exitError}}},
+	"intensity_zero": {spec: func(s *supervisor.Spec) { s.MaxRestarts = -1 },
+		children: abc[:2], actions: []otpAction{{id: "a", kind: exitError}}},
+	"rollback": {children: []otpChild{{id: "a", restart: p}, {id: "b", restart: p}, {id: "c", restart: p, fails: true}}},
+	"any_significant": {spec: func(s *supervisor.Spec) { s.AutoShutdown = supervisor.AnySignificant },
+		children: []otpChild{{id: "a", restart: p}, {id: "b", restart: tr, significant: true}, {id: "c", restart: p}},
+		actions:  []otpAction{{id: "b", kind: exitNil}}},
+	"any_significant_abnormal": {spec: func(s *supervisor.Spec) { s.AutoShutdown = supervisor.AnySignificant },
+		children: []otpChild{{id: "a", restart: p}, {id: "b", restart: tr, significant: true}, {id: "c", restart: p}},
+		actions:  []otpAction{{id: "b", kind: exitError}}},
+	"any_significant_terminated": {spec: func(s *supervisor.Spec) { s.AutoShutdown = supervisor.AnySignificant },
+		children: []otpChild{{id: "a", restart: p}, {id: "b", restart: tr, significant: true}},
+		actions:  []otpAction{{id: "b", terminate: true}}},
+	"all_significant": {spec: func(s *supervisor.Spec) { s.AutoShutdown = supervisor.AllSignificant },
+		children: []otpChild{{id: "a", restart: tr, significant: true}, {id: "b", restart: p}, {id: "c", restart: te, significant: true}},
+		actions:  []otpAction{{id: "a", kind: exitNil}, {id: "c", kind: exitError}}},
+	"one_for_all_temporary_sibling": {spec: func(s *supervisor.Spec) { s.Strategy = supervisor.OneForAll },
+		children: []otpChild{{id: "a", restart: p}, {id: "b", restart: te}, {id: "c", restart: p}},
+		actions:  []otpAction{{id: "c", kind: exitError}}},
+	"rest_for_one_temporary_after": {spec: func(s *supervisor.Spec) { s.Strategy = supervisor.RestForOne },
+		children: []otpChild{{id: "a", restart: p}, {id: "b", restart: p}, {id: "c", restart: te}},
+		actions:  []otpAction{{id: "b", kind: exitError}}},
+	"one_for_all_revives_terminated": {spec: func(s *supervisor.Spec) { s.Strategy = supervisor.OneForAll },
+		children: abc[:2], actions: []otpAction{{id: "a", terminate: true}, {id: "b", kind: exitError}}},
+	"transient_normal_then_one_for_all": {spec: func(s *supervisor.Spec) { s.Strategy = supervisor.OneForAll },
+		children: []otpChild{{id: "a", restart: tr}, {id: "b", restart: p}},
+		actions:  []otpAction{{id: "a", kind: exitShutdown}, {id: "b", kind: exitPanic}}},
 }
 
 // TestOTPGoldenIsCurrent re-runs testdata/otp_matrix.erl on Erlang/OTP and checks that

@@ -9,7 +9,7 @@
 %% on command, and its stop by the supervisor, to the collecting process.
 -module(otp_matrix).
 -behaviour(supervisor).
--export([main/0, init/1, start_child/2, child_init/2]).
+-export([main/0, init/1, start_child/2, start_child/3, child_init/2]).
 
 main() ->
     logger:set_primary_config(level, none),
@@ -18,8 +18,65 @@ main() ->
                                   R <- [permanent, transient, temporary],
                                   K <- [nil, shutdown, error, panic, canceled]],
     io:put_chars(Lines),
+    io:put_chars([custom(C) || C <- customs()]),
     halt().
 
+%% customs are scenarios beyond the matrix: {Name, SupFlags, Children, Actions}, where a
+%% child is {Id, Restart, Significant, ok | fail} and an action {exit, Id, Kind} or
+%% {terminate, Id}. supervisor's TestMatchesOTP has the same list, by name.
+customs() ->
+    P = permanent, Tr = transient, Te = temporary,
+    [{intensity, #{intensity => 2, period => 10}, [{a, P, false, ok}, {b, P, false, ok}, {c, P, false, ok}],
+      [{exit, b, error}, {exit, b, error}, {exit, b, error}]},
+     {intensity_zero, #{intensity => 0}, [{a, P, false, ok}, {b, P, false, ok}],
+      [{exit, a, error}]},
+     {rollback, #{}, [{a, P, false, ok}, {b, P, false, ok}, {c, P, false, fail}], []},
+     {any_significant, #{auto_shutdown => any_significant}, [{a, P, false, ok}, {b, Tr, true, ok}, {c, P, false, ok}],
+      [{exit, b, nil}]},
+     {any_significant_abnormal, #{auto_shutdown => any_significant}, [{a, P, false, ok}, {b, Tr, true, ok}, {c, P, false, ok}],
+      [{exit, b, error}]},
+     {any_significant_terminated, #{auto_shutdown => any_significant}, [{a, P, false, ok}, {b, Tr, true, ok}],
+      [{terminate, b}]},
+     {all_significant, #{auto_shutdown => all_significant}, [{a, Tr, true, ok}, {b, P, false, ok}, {c, Te, true, ok}],
+      [{exit, a, nil}, {exit, c, error}]},
+     {one_for_all_temporary_sibling, #{strategy => one_for_all}, [{a, P, false, ok}, {b, Te, false, ok}, {c, P, false, ok}],
+      [{exit, c, error}]},
+     {rest_for_one_temporary_after, #{strategy => rest_for_one}, [{a, P, false, ok}, {b, P, false, ok}, {c, Te, false, ok}],
+      [{exit, b, error}]},
+     {one_for_all_revives_terminated, #{strategy => one_for_all}, [{a, P, false, ok}, {b, P, false, ok}],
+      [{terminate, a}, {exit, b, error}]},
+     {transient_normal_then_one_for_all, #{strategy => one_for_all}, [{a, Tr, false, ok}, {b, P, false, ok}],
+      [{exit, a, shutdown}, {exit, b, panic}]}].
+
+custom({Name, Flags, Children, Actions}) ->
+    Coll = self(),
+    Specs = [#{id => Id, start => {?MODULE, start_child, [Coll, Id, Mode]}, restart => R, significant => Sig}
+             || {Id, R, Sig, Mode} <- Children],
+    case supervisor:start_link(?MODULE, {custom, Flags#{intensity => maps:get(intensity, Flags, 100),
+                                                      period => maps:get(period, Flags, 60)}, Specs}) of
+        {ok, Sup} ->
+            [act(Sup, A) || A <- Actions],
+            stop(Sup);
+        {error, _} ->
+            receive {'EXIT', _, _} -> ok after 0 -> ok end
+    end,
+    io_lib:format("~s: ~s~n", [Name, lists:join(",", collect([], #{}))]).
+
+act(Sup, {terminate, Id}) ->
+    ok = supervisor:terminate_child(Sup, Id);
+act(Sup, {exit, Id, Kind}) ->
+    Old = whereis(Id),
+    MRef = monitor(process, Old),
+    Old ! {exit_with, Kind},
+    receive {'DOWN', MRef, process, Old, _} -> ok end,
+    settle(Sup, Old).
+
+stop(Sup) ->
+    exit(Sup, shutdown),
+    receive {'EXIT', Sup, _} -> ok end.
+
+init({custom, Flags, Specs}) ->
+    {ok, {Flags, Specs}};
 init({simple_one_for_one, Restart, Coll}) ->
     {ok, {#{strategy => simple_one_for_one, intensity => 100, period => 60},
           [#{id => tmpl, start => {?MODULE, start_child, [Coll]}, restart => Restart}]}};
@@ -30,6 +87,9 @@ init({Strategy, Restart, Coll}) ->
 
 start_child(Coll, Id) ->
     proc_lib:start_link(?MODULE, child_init, [Coll, Id]).
+
+start_child(_Coll, _Id, fail) -> {error, boom};
+start_child(Coll, Id, ok) -> start_child(Coll, Id).
 
 child_init(Coll, Id) ->
     process_flag(trap_exit, true),
@@ -71,7 +131,8 @@ scenario(Strategy, Restart, Kind) ->
 %% in its children (restarted, stopped or removed). which_children is handled in order
 %% with the exit, so once it no longer shows the old pid, the whole restart is done.
 settle(Sup, Old) ->
-    case lists:keymember(Old, 2, supervisor:which_children(Sup)) of
+    Children = try supervisor:which_children(Sup) catch exit:_ -> [] end,
+    case lists:keymember(Old, 2, Children) of
         true -> timer:sleep(1), settle(Sup, Old);
         false -> ok
     end.
