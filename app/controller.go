@@ -157,6 +157,13 @@ func New(cfg Config) (*Controller, error) {
 	c.log = c.log.With("node", string(c.self))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.core = newCore(c.self, cfg.StartWait)
+	for _, d := range c.dist {
+		permit := true
+		if p, ok := cfg.Permissions[d.App]; ok {
+			permit = p
+		}
+		c.core.configure(d, permit)
+	}
 	if c.net != nil {
 		c.net.Handle(ServicePeer, c.servePeer)
 		c.net.Handle(ServiceHandoff, c.serveHandoff)

@@ -6,6 +6,16 @@ import (
 	"github.com/gotp/gotp/dist"
 )
 
+// configure makes a distributed entry known before its application is loaded: as OTP's
+// dist_ac controls every configured application from boot, peers learn this node's
+// permission for it from the first hello.
+func (c *core) configure(d *Distributed, permit bool) {
+	if c.apps[d.App] != nil {
+		return
+	}
+	c.apps[d.App] = &appState{name: d.App, dist: d, permit: permit, peers: map[dist.Node]*peerApp{}}
+}
+
 func (c *core) load(e evLoad) {
 	a := c.apps[e.App]
 	if a == nil {

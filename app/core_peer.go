@@ -12,13 +12,19 @@ func (c *core) nodeUp(n dist.Node) {
 		return
 	}
 	c.up[n], c.known[n] = true, false
+	c.sendHello(n, true)
+}
+
+// sendHello sends this node's reports about its distributed applications to n; ask asks n
+// to answer with its own (its hello may have arrived before this node listened).
+func (c *core) sendHello(n dist.Node, ask bool) {
 	var hello []appStatus
 	for _, name := range c.sortedApps() {
 		if a := c.apps[name]; a.dist != nil {
 			hello = append(hello, c.status(a))
 		}
 	}
-	c.send(n, wireMsg{IsHello: true, Hello: hello})
+	c.send(n, wireMsg{IsHello: true, HelloAsk: ask, Hello: hello})
 }
 
 func (c *core) nodeDown(n dist.Node) {
@@ -124,6 +130,9 @@ func (c *core) peerMsg(from dist.Node, m wireMsg) {
 	}
 	switch {
 	case m.IsHello:
+		if m.HelloAsk {
+			c.sendHello(from, false)
+		}
 		c.hello(from, m.Hello)
 	case m.Status != nil:
 		c.peerStatus(from, *m.Status)

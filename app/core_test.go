@@ -104,6 +104,10 @@ func runScript(t *testing.T, text string) string {
 			continue
 		case "dist":
 			r.dists[f[1]] = &Distributed{App: f[1], Timeout: parseDur(f[2], fail), Nodes: parseTiers(f[3:])}
+			if r.c == nil {
+				fail("dist needs self first")
+			}
+			r.c.configure(r.dists[f[1]], true)
 			continue
 		}
 		if r.c == nil {
@@ -321,7 +325,11 @@ func fmtMsg(m wireMsg) string {
 		for _, st := range m.Hello {
 			parts = append(parts, fmtStatus(st))
 		}
-		return "hello[" + strings.Join(parts, " | ") + "]"
+		h := "hello"
+		if m.HelloAsk {
+			h += "?"
+		}
+		return h + "[" + strings.Join(parts, " | ") + "]"
 	case m.Status != nil:
 		return "status{" + fmtStatus(*m.Status) + "}"
 	case m.Weight != nil:

@@ -72,6 +72,7 @@ type wireMsg struct {
 	Version    int            `msgpack:"v"`
 	Hello      []appStatus    `msgpack:"h,omitempty"`
 	IsHello    bool           `msgpack:"hh,omitempty"`
+	HelloAsk   bool           `msgpack:"ha,omitempty"` // answer with your own hello
 	Status     *appStatus     `msgpack:"s,omitempty"`
 	Weight     *weightMsg     `msgpack:"w,omitempty"`
 	Checkpoint *checkpointMsg `msgpack:"c,omitempty"`
