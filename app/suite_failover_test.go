@@ -123,3 +123,76 @@ func TestSuiteFailoverComp(t *testing.T) {
 	}
 	cl.r.epochsGrow(t)
 }
+
+// script_start: the boot script starts app1, app2 and app_sp on every node; cp1 boots first
+// (sync timeout 1 ms in the suite), so it runs all three. Failovers report Failover where OTP
+// reports normal for app1/app2 (deviation 1).
+func TestSuiteScriptStart(t *testing.T) {
+	cl := newCluster(t, Config{Distributed: []Distributed{
+		{App: "app1", Nodes: tiers("cp1", "cp2", "cp3")},
+		{App: "app2", Timeout: 200 * time.Millisecond, Nodes: tiers("cp1", "cp2", "cp3")},
+		{App: "app_sp", Timeout: 100 * time.Millisecond, Nodes: tiers("{cp1,cp2}", "cp3")},
+	}})
+	phased(cl, "app_sp")
+	apps := []string{"app1", "app2", "app_sp"}
+	bootAndStart := func(n string) {
+		cl.boot(n)
+		for _, a := range apps {
+			cl.start(n, a, Permanent)
+		}
+	}
+	moved := func(app, from, to string) []string {
+		return []string{from + " " + app + " prep_stop moved(" + to + "@h)", from + " " + app + " stop moved(" + to + "@h)"}
+	}
+	bootAndStart("cp1")
+	m := cl.r.expect(t, 0, cat([]string{"cp1 app1 start normal@1", "cp1 app2 start normal@1"}, sp("cp1", "normal@1"))...)
+	bootAndStart("cp2")
+	bootAndStart("cp3")
+	cl.waitWhere("cp3", "app_sp", "cp1")
+	cl.r.quiet(t, m, quietWindow)
+
+	cl.kill("cp1")
+	m = cl.r.expectSet(t, m, cat([]string{"cp2 app1 start {failover,cp1}@2", "cp2 app2 start {failover,cp1}@2"},
+		sp("cp2", "{failover,cp1}@2"))...)
+	cl.waitWhere("cp3", "app2", "cp2")
+
+	// cp1 reboots: it takes app1 and app2 back, not app_sp (same tier as cp2).
+	bootAndStart("cp1")
+	m = cl.r.expectSet(t, m, cat([]string{"cp1 app1 start {takeover,cp2}@3", "cp1 app2 start {takeover,cp2}@3"},
+		moved("app1", "cp2", "cp1"), moved("app2", "cp2", "cp1"))...)
+	cl.waitWhere("cp3", "app2", "cp1")
+	cl.waitWhere("cp3", "app1", "cp1")
+	cl.r.quiet(t, m, quietWindow)
+
+	cl.kill("cp2")
+	m = cl.r.expect(t, m, sp("cp1", "{failover,cp2}@3")...)
+	cl.waitWhere("cp3", "app_sp", "cp1")
+
+	cl.kill("cp1")
+	m = cl.r.expectSet(t, m, cat([]string{"cp3 app1 start {failover,cp1}@4", "cp3 app2 start {failover,cp1}@4"},
+		sp("cp3", "{failover,cp1}@4"))...)
+	cl.waitWhere("cp3", "app2", "cp3")
+
+	// cp2 reboots: it takes all three.
+	bootAndStart("cp2")
+	m = cl.r.expectSet(t, m, cat([]string{"cp2 app1 start {takeover,cp3}@5", "cp2 app2 start {takeover,cp3}@5"},
+		sp("cp2", "{takeover,cp3}@5"), moved("app1", "cp3", "cp2"), moved("app2", "cp3", "cp2"), moved("app_sp", "cp3", "cp2"))...)
+	cl.waitWhere("cp3", "app_sp", "cp2")
+	cl.waitWhere("cp3", "app1", "cp2")
+	cl.waitWhere("cp3", "app2", "cp2")
+
+	// cp1 reboots: it takes app1 and app2; app_sp stays on cp2.
+	bootAndStart("cp1")
+	m = cl.r.expectSet(t, m, cat([]string{"cp1 app1 start {takeover,cp2}@6", "cp1 app2 start {takeover,cp2}@6"},
+		moved("app1", "cp2", "cp1"), moved("app2", "cp2", "cp1"))...)
+	cl.waitWhere("cp3", "app1", "cp1")
+	cl.waitWhere("cp3", "app2", "cp1")
+	cl.r.quiet(t, m, quietWindow)
+
+	if err := cl.takeover("cp1", "app_sp", Permanent); err != nil {
+		t.Fatal(err)
+	}
+	m = cl.r.expect(t, m, cat(sp("cp1", "{takeover,cp2}@6"), moved("app_sp", "cp2", "cp1"))...)
+	cl.r.epochsGrow(t)
+	_ = m
+}
