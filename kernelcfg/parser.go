@@ -1,0 +1,448 @@
+package kernelcfg
+
+import (
+	"bytes"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxDepth bounds nesting so that hostile input cannot exhaust the stack.
+const maxDepth = 10000
+
+// ParseFile parses the content of one config file as OTP's application controller reads it:
+// exactly one term ended by a dot, then only white space and comments. The term is returned
+// whatever its type; LoadFile/Load check that it is a list. name is used in error messages.
+func ParseFile(name string, src []byte) (Term, error) {
+	t, err := parseFile(name, src)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ParseTerm parses a single term with an optional final dot, as OTP parses the value of a
+// command-line flag `-App Par Val`. label names the source in error messages.
+func ParseTerm(label, text string) (Term, error) {
+	runes, err := decode(label, []byte(text))
+	if err != nil {
+		return nil, err
+	}
+	p, err := newParser(label, runes)
+	if err != nil {
+		return nil, err
+	}
+	t, perr := p.term(0)
+	if perr != nil {
+		return nil, perr
+	}
+	if p.tok.kind == tDot {
+		if perr := p.advance(); perr != nil {
+			return nil, perr
+		}
+	}
+	if p.tok.kind != tEOF {
+		return nil, p.unexpected("end of input")
+	}
+	return t, nil
+}
+
+func parseFile(name string, src []byte) (Term, *Error) {
+	runes, err := decode(name, src)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newParser(name, runes)
+	if err != nil {
+		return nil, err
+	}
+	if p.tok.kind == tEOF {
+		return nil, errAt(name, p.tok.pos, ErrSyntax, "found end of input, expected one list ended by a dot")
+	}
+	t, err := p.term(0)
+	if err != nil {
+		return nil, err
+	}
+	switch p.tok.kind {
+	case tDot:
+	case tEOF:
+		return nil, errAt(name, p.tok.pos, ErrSyntax, "found end of input, expected a final dot after the term")
+	default:
+		return nil, p.unexpected("a final dot after the term")
+	}
+	if bad, at := onlyWhite(p.lx); !bad {
+		return nil, errAt(name, at, ErrSyntax, "found more text after the final dot, expected only white space and comments (the file must contain ONE list ended by a dot)")
+	}
+	return t, nil
+}
+
+// onlyWhite mirrors OTP's check of what follows the dot: characters up to space, and comments.
+func onlyWhite(lx *lexer) (bool, Pos) {
+	for lx.i < len(lx.src) {
+		r := lx.src[lx.i]
+		switch {
+		case r >= 0 && r <= ' ':
+			lx.advance()
+		case r == '%':
+			for lx.i < len(lx.src) && lx.src[lx.i] != '\n' {
+				lx.advance()
+			}
+		default:
+			return false, lx.pos()
+		}
+	}
+	return true, Pos{}
+}
+
+// decode turns the file's bytes into code points: UTF-8 unless a coding comment in the first
+// two lines selects Latin-1 (epp's rule).
+func decode(name string, src []byte) ([]rune, *Error) {
+	if latin1Coding(src) {
+		out := make([]rune, len(src))
+		for i, c := range src {
+			out[i] = rune(c)
+		}
+		return out, nil
+	}
+	out := make([]rune, 0, len(src))
+	line, col := 1, 1
+	for i := 0; i < len(src); {
+		r, n := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return nil, errAt(name, Pos{line, col}, ErrSyntax, "found byte 0x%02x that is not UTF-8, expected UTF-8 text (or a \"coding: latin-1\" comment on the first line)", src[i])
+		}
+		out = append(out, r)
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += n
+	}
+	return out, nil
+}
+
+func latin1Coding(src []byte) bool {
+	for k := 0; k < 2 && len(src) > 0; k++ {
+		line := src
+		if nl := bytes.IndexByte(src, '\n'); nl >= 0 {
+			line, src = src[:nl], src[nl+1:]
+		} else {
+			src = nil
+		}
+		pc := bytes.IndexByte(line, '%')
+		if pc < 0 {
+			continue
+		}
+		c := bytes.Index(line[pc:], []byte("coding"))
+		if c < 0 {
+			continue
+		}
+		rest := strings.TrimLeft(string(line[pc+c+len("coding"):]), " \t")
+		if rest == "" || (rest[0] != ':' && rest[0] != '=') {
+			continue
+		}
+		rest = strings.TrimLeft(rest[1:], " \t")
+		end := 0
+		for end < len(rest) && (digitVal(rune(rest[end])) < 36 || rest[end] == '-' || rest[end] == '_') {
+			end++
+		}
+		switch strings.ToLower(rest[:end]) {
+		case "latin-1", "latin1", "iso-8859-1", "iso8859-1":
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+type parser struct {
+	file string
+	lx   *lexer
+	tok  token
+}
+
+func newParser(file string, src []rune) (*parser, *Error) {
+	p := &parser{file: file, lx: newLexer(file, src)}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *parser) advance() *Error {
+	t, err := p.lx.next()
+	if err != nil {
+		return err
+	}
+	p.tok = t
+	return nil
+}
+
+func (p *parser) isPunct(s string) bool { return p.tok.kind == tPunct && p.tok.text == s }
+
+func (p *parser) expect(s, expected string) *Error {
+	if !p.isPunct(s) {
+		return p.unexpected(expected)
+	}
+	return p.advance()
+}
+
+func (p *parser) unexpected(expected string) *Error {
+	return errAt(p.file, p.tok.pos, ErrSyntax, "found %s, expected %s", describe(p.tok), expected)
+}
+
+func describe(t token) string {
+	switch t.kind {
+	case tEOF:
+		return "end of input"
+	case tAtom:
+		return "atom " + quoteAtom(t.text)
+	case tReserved:
+		return "reserved word " + t.text + " (write '" + t.text + "' for the atom)"
+	case tVar:
+		return "variable " + t.text
+	case tString:
+		s := quoteText(t.text, '"')
+		if len(s) > 40 {
+			s = s[:37] + "...\""
+		}
+		return "string " + s
+	case tInt:
+		if t.big != nil {
+			return "integer " + t.big.String()
+		}
+		return "integer " + strconv.FormatInt(t.ival, 10)
+	case tFloat:
+		return "float " + strconv.FormatFloat(t.fval, 'g', -1, 64)
+	case tDot:
+		return "the final dot"
+	}
+	return "'" + t.text + "'"
+}
+
+// term parses one term; the current token is its first token.
+func (p *parser) term(depth int) (Term, *Error) {
+	if depth > maxDepth {
+		return nil, errAt(p.file, p.tok.pos, ErrSyntax, "found terms nested deeper than %d, expected a flatter term", maxDepth)
+	}
+	t := p.tok
+	switch t.kind {
+	case tAtom:
+		return &Atom{Name: t.text, At: t.pos}, p.advance()
+	case tInt, tFloat:
+		return numberTerm(t, false), p.advance()
+	case tString:
+		return p.strings()
+	case tPunct:
+		switch t.text {
+		case "-", "+":
+			return p.signed()
+		case "(":
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			inner, err := p.term(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			return inner, p.expect(")", "')'")
+		case "[":
+			return p.list(depth)
+		case "{":
+			return p.tuple(depth)
+		case "#":
+			return p.mapTerm(depth)
+		case "<<":
+			return p.binary()
+		}
+	}
+	return nil, p.unexpected("a term")
+}
+
+func numberTerm(t token, neg bool) Term {
+	if t.kind == tFloat {
+		if neg {
+			return &Float{Value: -t.fval, At: t.pos}
+		}
+		return &Float{Value: t.fval, At: t.pos}
+	}
+	if t.big != nil {
+		if neg {
+			return normInt(new(big.Int).Neg(t.big), t.pos)
+		}
+		return &Int{Big: t.big, At: t.pos}
+	}
+	if neg {
+		return &Int{Small: -t.ival, At: t.pos}
+	}
+	return &Int{Small: t.ival, At: t.pos}
+}
+
+// signed parses '-' or '+' followed by a number, possibly in parentheses (erl_parse accepts
+// -(1)); any other operand is "bad term" in OTP.
+func (p *parser) signed() (Term, *Error) {
+	start, neg := p.tok.pos, p.tok.text == "-"
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	parens := 0
+	for p.isPunct("(") {
+		parens++
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+	}
+	if p.tok.kind != tInt && p.tok.kind != tFloat {
+		return nil, p.unexpected("a number after the sign")
+	}
+	t := numberTerm(p.tok, neg)
+	switch v := t.(type) {
+	case *Int:
+		v.At = start
+	case *Float:
+		v.At = start
+	}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	for ; parens > 0; parens-- {
+		if err := p.expect(")", "')'"); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func (p *parser) strings() (Term, *Error) {
+	s := &String{Value: p.tok.text, At: p.tok.pos}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tString {
+		return s, nil
+	}
+	var b strings.Builder
+	b.WriteString(s.Value)
+	for p.tok.kind == tString {
+		b.WriteString(p.tok.text)
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+	}
+	s.Value = b.String()
+	return s, nil
+}
+
+func (p *parser) list(depth int) (Term, *Error) {
+	l := &List{At: p.tok.pos}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.isPunct("]") {
+		return l, p.advance()
+	}
+	for {
+		e, err := p.term(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		l.Elems = append(l.Elems, e)
+		if p.isPunct(",") {
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if p.isPunct("|") {
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			tail, err := p.term(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			l.Tail = tail
+			if ll, ok := tail.(*List); ok {
+				// [a | [b]] is the proper list [a, b].
+				l.Elems = append(l.Elems, ll.Elems...)
+				l.Tail = ll.Tail
+			} else if s, ok := tail.(*String); ok {
+				es, _ := ListElems(s)
+				l.Elems = append(l.Elems, es...)
+				l.Tail = nil
+			}
+			return l, p.expect("]", "']' after the tail of the list")
+		}
+		return l, p.expect("]", "',' or ']'")
+	}
+}
+
+func (p *parser) tuple(depth int) (Term, *Error) {
+	t := &Tuple{At: p.tok.pos}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.isPunct("}") {
+		return t, p.advance()
+	}
+	for {
+		e, err := p.term(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		t.Elems = append(t.Elems, e)
+		if p.isPunct(",") {
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return t, p.expect("}", "',' or '}'")
+	}
+}
+
+func (p *parser) mapTerm(depth int) (Term, *Error) {
+	m := &Map{At: p.tok.pos}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if err := p.expect("{", "'{' after '#' (records are not terms)"); err != nil {
+		return nil, err
+	}
+	if p.isPunct("}") {
+		return m, p.advance()
+	}
+	for {
+		k, err := p.term(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expect("=>", "'=>' after a map key"); err != nil {
+			return nil, err
+		}
+		v, err := p.term(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		replaced := false
+		for i, old := range m.Keys {
+			if Equal(old, k) {
+				m.Values[i] = v
+				replaced = true
+			}
+		}
+		if !replaced {
+			m.Keys = append(m.Keys, k)
+			m.Values = append(m.Values, v)
+		}
+		if p.isPunct(",") {
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return m, p.expect("}", "',' or '}'")
+	}
+}
