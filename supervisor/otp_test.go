@@ -265,7 +265,17 @@ func TestOTPGoldenIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(out, want) {
-		t.Errorf("Erlang/OTP now prints:\n%s\nwant (%s):\n%s", out, golden, want)
+	got, exp := strings.Split(string(out), "\n"), strings.Split(string(want), "\n")
+	for i := range max(len(got), len(exp)) {
+		g, e := "", ""
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(exp) {
+			e = exp[i]
+		}
+		if g != e {
+			t.Errorf("line %d: Erlang/OTP now prints\n  %q\n%s has\n  %q", i+1, g, golden, e)
+		}
 	}
 }

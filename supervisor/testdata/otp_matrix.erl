@@ -124,8 +124,16 @@ scenario(Strategy, Restart, Kind) ->
     settle(Sup, Old),
     exit(Sup, shutdown),
     receive {'EXIT', Sup, shutdown} -> ok end,
-    Events = collect([], #{}),
+    Events = case Strategy of
+                 %% OTP stops dynamic children all at once, in no set order.
+                 simple_one_for_one -> sort_stops(collect([], #{}));
+                 _ -> collect([], #{})
+             end,
     io_lib:format("~s/~s/~s: ~s~n", [Strategy, Restart, Kind, lists:join(",", Events)]).
+
+sort_stops(Events) ->
+    {Stops, Rest} = lists:splitwith(fun("stop " ++ _) -> true; (_) -> false end, lists:reverse(Events)),
+    lists:reverse(Rest) ++ lists:sort(Stops).
 
 %% settle waits until the supervisor has handled b's exit: b's old process is no longer
 %% in its children (restarted, stopped or removed). which_children is handled in order
