@@ -156,8 +156,9 @@ func (s *Supervisor) stopChild(c *child) (abandoned bool) {
 }
 
 func (s *Supervisor) stopped(r *run) {
-	if s.wants(slog.LevelDebug) {
-		s.emit(EventChildExited{Supervisor: s.spec.Name, Child: r.child.spec.ID, Err: r.err, Normal: isNormal(r), Stopped: true})
+	e := EventChildExited{Supervisor: s.spec.Name, Child: r.child.spec.ID, Err: r.err, Normal: isNormal(r), Stopped: true}
+	if s.wants(e.Level()) {
+		s.emit(e)
 	}
 }
 

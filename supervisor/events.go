@@ -184,10 +184,15 @@ func (e EventChildExited) Map() map[string]any {
 // Attrs returns the event's fields as slog attributes.
 func (e EventChildExited) Attrs() []slog.Attr { return attrs(e.Map()) }
 
-// Level is error for an abnormal exit the child made on its own, debug otherwise.
+// Level is debug for a normal exit, warn for an abnormal one while the supervisor
+// stopped the child (OTP's shutdown_error), error for an abnormal exit the child made on
+// its own.
 func (e EventChildExited) Level() slog.Level {
-	if e.Normal || e.Stopped {
+	switch {
+	case e.Normal:
 		return slog.LevelDebug
+	case e.Stopped:
+		return slog.LevelWarn
 	}
 	return slog.LevelError
 }

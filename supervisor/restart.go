@@ -66,8 +66,8 @@ func (s *Supervisor) handleExit(r *run) error {
 	c.run, c.state = nil, stateStopped
 	normal := isNormal(r)
 	restart := shouldRestart(c.spec.Restart, normal, errors.Is(r.err, ErrDoNotRestart))
-	if normal && s.wants(slog.LevelDebug) || !normal && s.wants(slog.LevelError) {
-		s.emit(EventChildExited{Supervisor: s.spec.Name, Child: c.spec.ID, Err: r.err, Normal: normal, Restart: restart})
+	if e := (EventChildExited{Supervisor: s.spec.Name, Child: c.spec.ID, Err: r.err, Normal: normal, Restart: restart}); s.wants(e.Level()) {
+		s.emit(e)
 	}
 	if restart {
 		return s.restart(c, r.err)

@@ -147,8 +147,8 @@ const (
 // Start builds the child's Service. It is called for the first start and for every
 // restart, and must return a fresh value each time: a Service that was stopped may still
 // be running (see BrutalKill) and must not be reused. Its context bounds the start only
-// (it is the caller's context for Supervisor.Start and StartChild, and the supervisor's
-// own context for restarts); a returned error fails the start. If the Service also has a
+// (it is the caller's context for Supervisor.Start, StartChild and RestartChild, and
+// the supervisor's own context for restarts); a returned error fails the start. If the Service also has a
 // method Start(ctx) error (as *Supervisor has), the supervisor calls it right after,
 // synchronously, and the child counts as started when it returns nil (see Starter).
 type ChildSpec struct {
@@ -257,8 +257,9 @@ type Spec struct {
 	AutoShutdown AutoShutdown
 	// Backoff delays restarts; off by default.
 	Backoff Backoff
-	// Logger receives every event at its level (debug: started; info: restarting,
-	// auto shutdown; warn: abandoned; error: abnormal exit, failed start, intensity).
+	// Logger receives every event at its level (debug: started, normal exits; info:
+	// restarting, auto shutdown; warn: abandoned, abnormal exit while stopped; error:
+	// abnormal exit, failed start, intensity).
 	// Default slog.Default().
 	Logger *slog.Logger
 	// EventHook, if set, receives every event, synchronously from the supervisor's
