@@ -86,8 +86,11 @@ func TestConfigCheckInvalid(t *testing.T) {
 		t.Errorf("exit %d stdout %q stderr %q, want stderr %q", code, out, errOut, wantLine)
 	}
 	code, out, errOut = runCLI(t, "config", "check", "--json", p)
-	wantJSON, _ := json.Marshal(map[string]string{"error": "bad_config", "message": wantLine})
-	if code != 1 || out != string(wantJSON)+"\n" || errOut != wantLine+"\n" {
+	var got map[string]string
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 2 || got["error"] != "bad_config" || got["message"] != wantLine {
+		t.Errorf("json error object %q: %v", out, err)
+	}
+	if code != 1 || !strings.HasPrefix(out, `{"error":"bad_config","message":"`) || errOut != wantLine+"\n" {
 		t.Errorf("json: exit %d stdout %q stderr %q", code, out, errOut)
 	}
 	// unreadable file: FILE: why
