@@ -25,23 +25,23 @@ type Event interface {
 // EventChildStarted: a child started (its Start, and its Service's Start if any,
 // returned nil).
 type EventChildStarted struct {
-	Supervisor string
-	Child      string
+	Supervisor string // the supervisor's name
+	Child      string // the child's ID
 	// Restart is true when this start is a restart.
 	Restart bool
 }
 
 // EventChildStartFailed: a child's Start (or its Service's Start) failed.
 type EventChildStartFailed struct {
-	Supervisor string
-	Child      string
-	Err        error
+	Supervisor string // the supervisor's name
+	Child      string // the child's ID
+	Err        error  // what its Start returned (a *PanicError if it panicked)
 }
 
 // EventChildExited: a child's Serve returned (or panicked).
 type EventChildExited struct {
-	Supervisor string
-	Child      string
+	Supervisor string // the supervisor's name
+	Child      string // the child's ID
 	// Err is the exit error: nil, the child's own error, or a *PanicError.
 	Err error
 	// Normal reports a normal exit (see RestartType).
@@ -57,11 +57,12 @@ type EventChildExited struct {
 // exited: Child alone (OneForOne, SimpleOneForOne) or with its siblings (OneForAll,
 // RestForOne).
 type EventChildRestarting struct {
-	Supervisor string
-	Child      string
+	Supervisor string // the supervisor's name
+	Child      string // the child whose exit (or failed restart) causes this one
 	// Group are the children (re)started, in start order.
 	Group []string
-	// Restarts is the number of restarts within the period, this one included.
+	// Restarts is the number of restarts within the period, this one included, of
+	// MaxRestarts allowed within Period.
 	Restarts    int
 	MaxRestarts int
 	Period      time.Duration
@@ -73,8 +74,8 @@ type EventChildRestarting struct {
 // waiting for it (BrutalKill: at once; a timeout: after it). Go cannot kill a
 // goroutine: the child may still be running, even while its replacement runs.
 type EventChildAbandoned struct {
-	Supervisor string
-	Child      string
+	Supervisor string // the supervisor's name
+	Child      string // the child's ID
 	// Shutdown is the child's shutdown: BrutalKill or the timeout that ran out.
 	Shutdown time.Duration
 }
@@ -82,20 +83,20 @@ type EventChildAbandoned struct {
 // EventIntensityReached: more than MaxRestarts restarts within Period; the supervisor
 // stops all its children and exits with an error matching ErrMaxRestartIntensity.
 type EventIntensityReached struct {
-	Supervisor  string
-	Child       string
-	Err         error
-	MaxRestarts int
+	Supervisor  string // the supervisor's name
+	Child       string // the child whose exit was one restart too many
+	Err         error  // that child's exit error
+	MaxRestarts int    // the intensity: MaxRestarts within Period
 	Period      time.Duration
 }
 
 // EventAutoShutdown: significant children exited, and AutoShutdown stops the
 // supervisor (normally).
 type EventAutoShutdown struct {
-	Supervisor   string
-	Child        string
-	Err          error
-	AutoShutdown AutoShutdown
+	Supervisor   string       // the supervisor's name
+	Child        string       // the significant child whose exit stopped the supervisor
+	Err          error        // that child's exit error
+	AutoShutdown AutoShutdown // the setting that applied
 }
 
 func (EventChildStarted) isEvent()     {}
