@@ -295,7 +295,8 @@ func TestIdentifyPacing(t *testing.T) {
 }
 
 // identifyPacing starts shards shards with max_concurrency mc and checks the fake
-// refused no IDENTIFY, buckets start in order and each bucket's IDENTIFYs are window apart.
+// refused no IDENTIFY, buckets start in order and each bucket's IDENTIFYs are window
+// apart. Window 0 means Discord's real 5 s on both sides.
 func identifyPacing(t *testing.T, mc, shards int, window time.Duration) {
 	srv := startFake(t, func(c *fakediscord.Config) {
 		c.MaxConcurrency = mc
@@ -308,10 +309,11 @@ func identifyPacing(t *testing.T, mc, shards int, window time.Duration) {
 	var order []int
 	b := testBot(t, srv, newRecorder(), nil, func(o *Options) {
 		o.Shards = Shards{Mode: ShardsAuto}
-		if window > 0 {
-			o.IdentifyWindow = window
-		}
+		o.IdentifyWindow = window
 	})
+	if window == 0 {
+		window = 5 * time.Second
+	}
 	b.onIdentify = func(shard int, at time.Time) {
 		mu.Lock()
 		grants[shard] = at

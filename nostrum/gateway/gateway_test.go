@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -564,4 +565,32 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("config %d: err = %v", i, err)
 		}
 	}
+}
+
+// TestUnscaledSendBurst sends 500 payloads with Discord's real send limit (120 per 60 s)
+// and heartbeat interval against a fake with the same: never 4008, never starved.
+// It takes over four minutes:
+//
+//	NOSTRUM_UNSCALED=1 go test -run Unscaled -v -timeout 30m ./nostrum/gateway
+func TestUnscaledSendBurst(t *testing.T) {
+	if os.Getenv("NOSTRUM_UNSCALED") != "1" {
+		t.Skip("long run with Discord's real windows; set NOSTRUM_UNSCALED=1 to run it")
+	}
+	srv := startFake(t, func(c *fakediscord.Config) { c.HeartbeatInterval = 0 }) // real 41.25 s
+	h, s := newSession(t, srv, nil)                                              // real 120 / 60 s
+	h.run()
+	h.waitCount(1, "ready", count[gateway.Ready])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	for i := 0; i < 500; i++ {
+		if err := s.Send(ctx, discord.OpPresenceUpdate, map[string]any{"since": nil, "activities": []any{}, "status": "online", "afk": false}); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	st := srv.Stats()
+	if st.CloseCodesSent[4008] != 0 || st.Connections != 1 {
+		t.Fatalf("4008 sent %d times, %d connections", st.CloseCodesSent[4008], st.Connections)
+	}
+	t.Logf("500 sends in %v, %d heartbeats acknowledged", time.Since(start), st.HeartbeatACKs)
 }
