@@ -33,7 +33,7 @@ func TestSyncNodesFindsLateNode(t *testing.T) {
 	go func() {
 		time.Sleep(700 * time.Millisecond) // starts after the barrier's first attempt
 		ctx := ctxT(t, 10*time.Second)
-		e, err := dist.Start(ctx, dist.Config{Name: late, Kind: dist.LongNames, Cookie: "disttest-cookie",
+		e, err := dist.Start(ctx, dist.Config{Logger: quietLog(), Name: late, Kind: dist.LongNames, Cookie: "disttest-cookie",
 			Profile: dist.ProfileTest, MapperPort: c.MapperPort(), Network: c.Net.For(50)})
 		if err != nil {
 			t.Error(err)

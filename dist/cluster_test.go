@@ -3,12 +3,15 @@ package dist_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/gotp/gotp/dist"
 	"github.com/gotp/gotp/dist/disttest"
 )
+
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func ctxT(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)

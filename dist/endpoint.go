@@ -57,6 +57,8 @@ type Endpoint struct {
 	targets map[string]bool // rejoin targets: "host:port" and "node:<name>"
 	joining map[string]bool // rejoins in flight
 	closing bool
+	// closeStarted: Close was called (leaving is being announced; closing follows).
+	closeStarted bool
 
 	mon    *monitor
 	nextID atomic.Uint64
@@ -271,10 +273,18 @@ func (e *Endpoint) Connect(ctx context.Context, to Node) error {
 // is leaving, leaves memberlist, then closes links and sockets. Monitor channels are closed.
 func (e *Endpoint) Close(ctx context.Context) error {
 	e.mu.Lock()
-	if e.closing {
+	if e.closeStarted {
 		e.mu.Unlock()
 		return nil
 	}
+	e.closeStarted = true
+	e.mu.Unlock()
+	deadline := time.Now().Add(e.tm.leaveWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	e.announceLeaving(deadline)
+	e.mu.Lock()
 	e.closing = true
 	var links []*link
 	for _, p := range e.peers {
@@ -283,13 +293,6 @@ func (e *Endpoint) Close(ctx context.Context) error {
 		}
 	}
 	e.mu.Unlock()
-	deadline := time.Now().Add(e.tm.leaveWait)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	for _, l := range links {
-		_ = l.write(&frame{Kind: kindLeaving}, deadline)
-	}
 	if e.ml != nil {
 		if wait := time.Until(deadline); wait > 0 {
 			_ = e.ml.Leave(wait)
@@ -316,6 +319,25 @@ func (e *Endpoint) Close(ctx context.Context) error {
 	}
 	e.mon.close()
 	return err
+}
+
+// announceLeaving tells every peer up (over its link, made if missing) that this node is
+// closing, so they report it down with reason left as soon as its link closes (memberlist
+// alone cannot tell a leave from a death).
+func (e *Endpoint) announceLeaving(deadline time.Time) {
+	ctx, cancel := context.WithDeadline(e.ctx, deadline.Add(-(time.Until(deadline) / 2)))
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, n := range e.mon.nodes() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if l, err := e.ensureLink(ctx, n); err == nil {
+				_ = l.write(&frame{Kind: kindLeaving}, deadline)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // shutdownSockets stops everything that listens or runs in the background.

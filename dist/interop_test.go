@@ -39,7 +39,7 @@ func TestRealEPMDListsOurNode(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	e, err := dist.Start(ctx, dist.Config{Name: "gotpnode@127.0.0.1", Kind: dist.LongNames, Cookie: "c",
+	e, err := dist.Start(ctx, dist.Config{Logger: quietLog(), Name: "gotpnode@127.0.0.1", Kind: dist.LongNames, Cookie: "c",
 		Profile: dist.ProfileTest, MapperPort: port})
 	if err != nil {
 		t.Fatal(err)

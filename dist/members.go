@@ -333,10 +333,19 @@ func (e *Endpoint) joinAsync(addr string, n Node) {
 		}()
 		target := addr
 		if n != "" {
-			ctx, cancel := contextWithTimeout(e.ctx, e.tm.linkTimeout)
-			a, err := e.resolve(ctx, n, addr)
-			cancel()
-			if err != nil {
+			// Ask the port mapper first: the node may have come back on another port.
+			a := ""
+			if !e.cfg.NoMapper {
+				ctx, cancel := contextWithTimeout(e.ctx, e.tm.linkTimeout)
+				if port, err := e.mapper.lookup(ctx, n); err == nil {
+					a = net.JoinHostPort(hostIP(n.Host()), fmt.Sprint(port))
+				}
+				cancel()
+			}
+			if a == "" {
+				a = addr
+			}
+			if a == "" {
 				return
 			}
 			target = string(n) + "/" + a

@@ -74,13 +74,13 @@ func TestShortAndLongNamesDoNotMix(t *testing.T) {
 	// A long-name node dialing a short-name node is refused, as OTP refuses it.
 	ctx := ctxT(t, 20*time.Second)
 	mapper := freePort(t)
-	short, err := dist.Start(ctx, dist.Config{Name: "s@localhost", Kind: dist.ShortNames, Cookie: "c",
+	short, err := dist.Start(ctx, dist.Config{Logger: quietLog(), Name: "s@localhost", Kind: dist.ShortNames, Cookie: "c",
 		Profile: dist.ProfileTest, BindAddr: "127.0.0.1", AdvertiseAddr: "127.0.0.1", MapperPort: mapper})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer short.Close(ctx)
-	long, err := dist.Start(ctx, dist.Config{Name: "l@127.0.0.1", Kind: dist.LongNames, Cookie: "c",
+	long, err := dist.Start(ctx, dist.Config{Logger: quietLog(), Name: "l@127.0.0.1", Kind: dist.LongNames, Cookie: "c",
 		Profile: dist.ProfileTest, MapperPort: mapper, Seeds: []string{short.Addr()}})
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestCookieFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := ctxT(t, 10*time.Second)
-	e, err := dist.Start(ctx, dist.Config{Name: "c@127.0.0.1", Kind: dist.LongNames, Home: home, Profile: dist.ProfileTest, NoMapper: true})
+	e, err := dist.Start(ctx, dist.Config{Logger: quietLog(), Name: "c@127.0.0.1", Kind: dist.LongNames, Home: home, Profile: dist.ProfileTest, NoMapper: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,13 +29,14 @@ const (
 	// confirmations). Heartbeat 5 s; re-join 2–5 s.
 	ProfileWAN Profile = "wan"
 	// ProfileTest is for in-process tests. It starts from memberlist.md §5.1's test profile
-	// (probe 100 ms, timeout 50 ms, suspicion ×3, push/pull 1 s) but probes every 200 ms with
-	// a 150 ms timeout, suspicion ×5 (min 1 s, max 3 s), gossip every 100 ms and push/pull
-	// every 2 s: the §5.1 timings flapped healthy nodes (false nodedowns, stalled streams) on
-	// a shared 2-core machine running fuzzers, at load average 10 with -race, where goroutine
-	// wake-ups were late by up to a second. Budget for a hang: ≈ 0.2 + 0.2 + 1.0 ≈ 1.4 s (up
-	// to 3.4 s without confirmations). Heartbeat 250 ms, link read deadline 2 s; re-join of
-	// missing nodes every 0.5–1 s. Never for production.
+	// (probe 100 ms, timeout 50 ms, suspicion ×3, push/pull 1 s) but probes every 250 ms with
+	// a 200 ms timeout, suspicion ×6 (min 1.5 s, max 3 s), gossip every 100 ms and push/pull
+	// every 2 s: the §5.1 timings flapped healthy nodes (false nodedowns, stalled streams)
+	// when ten nodes ran in one -race test process on a shared 2-core machine at load average
+	// 10–17 (fuzzers of other packages), where goroutine wake-ups were late by up to a second.
+	// Budget for a hang: ≈ 0.25 + 0.25 + 1.5 ≈ 2 s (up to 3.5 s without confirmations).
+	// Heartbeat 250 ms, link read deadline 2 s; re-join of missing nodes every 0.5–1 s.
+	// Never for production.
 	ProfileTest Profile = "test"
 )
 
@@ -81,10 +82,10 @@ func (p Profile) memberlistConfig() *memberlist.Config {
 	switch p {
 	case ProfileTest:
 		c = memberlist.DefaultLocalConfig()
-		c.ProbeInterval = 200 * time.Millisecond
-		c.ProbeTimeout = 150 * time.Millisecond
-		c.SuspicionMult = 5
-		c.SuspicionMaxTimeoutMult = 3
+		c.ProbeInterval = 250 * time.Millisecond
+		c.ProbeTimeout = 200 * time.Millisecond
+		c.SuspicionMult = 6
+		c.SuspicionMaxTimeoutMult = 2
 		c.GossipInterval = 100 * time.Millisecond
 		c.RetransmitMult = 4
 		c.PushPullInterval = 2 * time.Second

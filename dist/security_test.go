@@ -227,7 +227,7 @@ func TestHiddenPeer(t *testing.T) {
 		return []byte("ok from n1"), nil
 	})
 	ctx := ctxT(t, 20*time.Second)
-	h, err := dist.Start(ctx, dist.Config{Name: "cli@127.0.0.1", Kind: dist.LongNames, Hidden: true,
+	h, err := dist.Start(ctx, dist.Config{Logger: quietLog(), Name: "cli@127.0.0.1", Kind: dist.LongNames, Hidden: true,
 		Cookie: "disttest-cookie", Profile: dist.ProfileTest, MapperPort: c.MapperPort(), Network: c.Net.For(100)})
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -216,7 +215,7 @@ func rtt() {
 		}
 		lat = append(lat, time.Since(t0))
 	}
-	report("request/response round trip, 64 B, sequential (5000 requests)", lat)
+	reportUS("request/response round trip, 64 B, sequential (5000 requests)", lat)
 	for _, conc := range []int{1, 16} {
 		const dur = 3 * time.Second
 		var mu sync.Mutex
@@ -323,6 +322,13 @@ func runSoak(d time.Duration) {
 	mu.Unlock()
 }
 
+func reportUS(what string, ds []time.Duration) {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	q := func(p float64) int64 { return s[int(p*float64(len(s)-1))].Microseconds() }
+	fmt.Printf("%s: n=%d  p50 %d µs  p90 %d µs  p99 %d µs  max %d µs\n", what, len(s), q(0.5), q(0.9), q(0.99), q(1))
+}
+
 func report(what string, ds []time.Duration) {
 	if len(ds) == 0 {
 		fmt.Printf("%s: no data\n", what)
@@ -338,4 +344,3 @@ func report(what string, ds []time.Duration) {
 		what, len(s), q(0.5), q(0.9), q(0.99), q(0), q(1))
 }
 
-var _ = net.JoinHostPort
