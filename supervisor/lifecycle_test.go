@@ -271,3 +271,24 @@ func TestAbandonedChildsLateExitIsIgnored(t *testing.T) {
 	h.check("start A", "start B", "exit B abnormal", "restarting A,B", "abandon A", "restart A", "restart B",
 		"stop B", "abandon A")
 }
+
+func TestTerminateChildReportsAnAbandonedChild(t *testing.T) {
+	noLeaks(t)
+	h := newHarness(t)
+	g := newHanging()
+	r := run(t, h.spec(supervisor.OneForOne, g.spec("A", time.Second), h.child("B", supervisor.Permanent)))
+	result := make(chan error, 1)
+	go func() { result <- r.sup.TerminateChild(ctxT(t), "A") }()
+	<-g.cancelled
+	h.clock.waitTimerOf(t, time.Second)
+	h.clock.Advance(time.Second)
+	var se *supervisor.StopError
+	if err := <-result; !errors.As(err, &se) || !slices.Equal(se.Unstopped, []string{"A"}) {
+		t.Fatalf("TerminateChild returned %v", err)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("Serve returned %v: the abandoned child is not waited for again", err)
+	}
+	h.check("start A", "start B", "abandon A", "stop B")
+	g.finish(t)
+}

@@ -165,7 +165,8 @@ func (s *Supervisor) idCall(ctx context.Context, id string, op func(*Supervisor,
 // TerminateChild stops a child as its Shutdown says (OTP's terminate_child). The spec
 // is kept (RestartChild starts it again), except for temporary children and
 // SimpleOneForOne children, which are removed. The child is not restarted, and its
-// exit does not count for AutoShutdown.
+// exit does not count for AutoShutdown. If the child did not stop within its Shutdown
+// timeout, it is abandoned (it may still be running) and a *StopError names it.
 func (s *Supervisor) TerminateChild(ctx context.Context, id string) error {
 	return s.idCall(ctx, id, (*Supervisor).terminate)
 }
@@ -176,9 +177,12 @@ func (s *Supervisor) terminate(_ context.Context, id string) error {
 		return s.childError(id, ErrChildNotFound)
 	}
 	s.unschedule(c)
-	s.stopChild(c)
+	abandoned := s.stopChild(c)
 	if c.spec.Restart == Temporary || s.spec.Strategy == SimpleOneForOne {
 		s.remove(c)
+	}
+	if abandoned && c.spec.shutdown() != BrutalKill {
+		return &StopError{Supervisor: s.spec.Name, Unstopped: []string{id}}
 	}
 	return nil
 }
