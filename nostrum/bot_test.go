@@ -367,3 +367,34 @@ func TestOptionsValidate(t *testing.T) {
 		t.Fatalf("token = %q", got)
 	}
 }
+
+func TestTokenNeverInLogsOrErrors(t *testing.T) {
+	srv := startFake(t, nil)
+	const wrong = "Bot wrong-VERY-SECRET"
+	gw := &gwEvents{}
+	// REST refuses the token (401) and the start fails, naming no token.
+	b := testBot(t, srv, newRecorder(), gw, func(o *Options) { o.TokenFunc = func() string { return wrong } })
+	sup, err := supervisor.New(supervisor.Spec{Children: []supervisor.ChildSpec{b.ChildSpec()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sup.Start(context.Background())
+	if err == nil || strings.Contains(err.Error(), "VERY-SECRET") || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("start error = %v", err)
+	}
+	// With a configured gateway URL the shard IDENTIFYs, gets 4004, and stops for good.
+	b2 := testBot(t, srv, newRecorder(), gw, func(o *Options) {
+		o.TokenFunc = func() string { return wrong }
+		o.GatewayURL = srv.GatewayURL()
+	})
+	serve(t, b2.ChildSpec())
+	waitUntil(t, "shard stopped", func() bool {
+		b2.mu.Lock()
+		defer b2.mu.Unlock()
+		_, stopped := b2.final[0]
+		return stopped && b2.runs[0] == nil
+	})
+	if st := srv.Stats(); st.Connections != 1 || st.CloseCodesSent[4004] != 1 {
+		t.Fatalf("connections %d, 4004s %d: want one attempt", st.Connections, st.CloseCodesSent[4004])
+	}
+}
