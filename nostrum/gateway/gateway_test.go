@@ -517,11 +517,15 @@ func TestDetachThenResumeElsewhere(t *testing.T) {
 }
 
 func TestSendBurstNeverTrips4008(t *testing.T) {
+	// Scaled 150×: 120 per 400 ms. The margin absorbs the arrival jitter of a loaded test
+	// machine (the fake counts arrivals); with the real window it is 250 ms of 60 s.
 	srv := startFake(t, func(c *fakediscord.Config) {
-		c.SendLimit, c.SendWindow = 120, 300*time.Millisecond
+		c.SendLimit, c.SendWindow = 120, 400*time.Millisecond
 		c.HeartbeatInterval = 100 * time.Millisecond
 	})
-	h, s := newSession(t, srv, func(c *gateway.Config) { c.SendLimit, c.SendWindow = 120, 300*time.Millisecond })
+	h, s := newSession(t, srv, func(c *gateway.Config) {
+		c.SendLimit, c.SendWindow, c.SendMargin = 120, 400*time.Millisecond, 200*time.Millisecond
+	})
 	h.run()
 	h.waitCount(1, "ready", count[gateway.Ready])
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
