@@ -38,7 +38,7 @@ func (e *Endpoint) ensureLink(ctx context.Context, n Node) (*link, error) {
 			}
 		}
 		p.dialing = true
-		addr := p.mlAddr
+		addr, boot := p.mlAddr, p.mlBoot
 		e.mu.Unlock()
 
 		l, err := e.dial(ctx, n, addr)
@@ -47,6 +47,14 @@ func (e *Endpoint) ensureLink(ctx context.Context, n Node) (*link, error) {
 		p.dialing = false
 		if err == nil {
 			e.installLocked(p, l)
+		} else if isRefused(err) && addr != "" && boot != 0 && p.mlBoot == boot {
+			// Nothing listens where the instance memberlist lists lives: it is gone.
+			reason := DownClosed
+			if p.leaving[boot] {
+				reason = DownLeft
+			}
+			p.markDead(boot, reason)
+			e.publishLocked(p, p.decide(reason))
 		}
 		ch := p.linkCh
 		p.signal()
@@ -283,8 +291,12 @@ func (e *Endpoint) reconnectAfterLoss(n Node, boot uint64) {
 		p.markDead(boot, DownClosed)
 		e.publishLocked(p, p.decide(DownClosed))
 	case err != nil && isRefused(err):
-		p.markDead(boot, DownClosed)
-		e.publishLocked(p, p.decide(DownClosed))
+		reason := DownClosed
+		if p.leaving[boot] {
+			reason = DownLeft
+		}
+		p.markDead(boot, reason)
+		e.publishLocked(p, p.decide(reason))
 	}
 }
 

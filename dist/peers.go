@@ -54,8 +54,9 @@ func (p *peer) decide(reason DownReason) []NodeEvent {
 		r := reason
 		if d := p.dead[p.upBoot]; d != "" {
 			r = d
-		} else if p.leaving[p.upBoot] {
-			r = DownLeft
+		}
+		if p.leaving[p.upBoot] {
+			r = DownLeft // it said it was closing: whatever we saw next is its leave
 		}
 		evs = append(evs, NodeEvent{Node: p.node, Up: false, Reason: r, BootID: p.upBoot})
 		p.up = false
