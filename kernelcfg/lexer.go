@@ -46,30 +46,54 @@ var reservedWords = map[string]bool{
 
 const maxAtomLen = 255
 
+// lexer scans valid UTF-8 text (decode guarantees it) one code point at a time.
 type lexer struct {
-	file string
-	src  []rune
-	i    int
-	line int
-	col  int
+	file  string
+	src   []byte
+	i     int // byte offset
+	line  int
+	col   int
+	names map[string]string // interned atom and variable names
 }
 
-func newLexer(file string, src []rune) *lexer {
-	return &lexer{file: file, src: src, line: 1, col: 1}
+func newLexer(file string, src []byte) *lexer {
+	return &lexer{file: file, src: src, line: 1, col: 1, names: map[string]string{}}
 }
 
 func (lx *lexer) pos() Pos { return Pos{lx.line, lx.col} }
 
-func (lx *lexer) peekAt(k int) rune {
-	if lx.i+k < len(lx.src) {
-		return lx.src[lx.i+k]
+func (lx *lexer) eof() bool { return lx.i >= len(lx.src) }
+
+func (lx *lexer) runeAt(i int) (rune, int) {
+	if i >= len(lx.src) {
+		return -1, 0
 	}
-	return -1
+	if c := lx.src[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
+	return utf8.DecodeRune(lx.src[i:])
+}
+
+// peekAt returns the code point k code points ahead (k is 0, 1 or 2), -1 past the end.
+func (lx *lexer) peekAt(k int) rune {
+	if k == 0 && lx.i < len(lx.src) && lx.src[lx.i] < utf8.RuneSelf {
+		return rune(lx.src[lx.i])
+	}
+	i := lx.i
+	for ; k > 0; k-- {
+		_, n := lx.runeAt(i)
+		if n == 0 {
+			return -1
+		}
+		i += n
+	}
+	r, _ := lx.runeAt(i)
+	return r
 }
 
 func (lx *lexer) advance() rune {
-	r := lx.src[lx.i]
-	lx.i++
+	r, n := lx.runeAt(lx.i)
+	lx.i += n
 	if r == '\n' {
 		lx.line++
 		lx.col = 1
@@ -98,13 +122,13 @@ func isNameChar(r rune) bool {
 
 // skipSpace skips white space and comments.
 func (lx *lexer) skipSpace() {
-	for lx.i < len(lx.src) {
-		r := lx.src[lx.i]
+	for !lx.eof() {
+		r := lx.peekAt(0)
 		switch {
 		case isWhite(r):
 			lx.advance()
 		case r == '%':
-			for lx.i < len(lx.src) && lx.src[lx.i] != '\n' {
+			for !lx.eof() && lx.src[lx.i] != '\n' {
 				lx.advance()
 			}
 		default:
@@ -121,10 +145,10 @@ func (lx *lexer) errf(p Pos, format string, args ...any) *Error {
 func (lx *lexer) next() (token, *Error) {
 	lx.skipSpace()
 	p := lx.pos()
-	if lx.i >= len(lx.src) {
+	if lx.eof() {
 		return token{kind: tEOF, pos: p}, nil
 	}
-	r := lx.src[lx.i]
+	r := lx.peekAt(0)
 	switch {
 	case isAtomStart(r):
 		name := lx.name()
@@ -141,7 +165,7 @@ func (lx *lexer) next() (token, *Error) {
 		return lx.number()
 	case r == '$':
 		lx.advance()
-		if lx.i >= len(lx.src) {
+		if lx.eof() {
 			return token{}, lx.errf(p, "found end of input after '$', expected a character")
 		}
 		c, err := lx.char(p)
@@ -174,39 +198,106 @@ func (lx *lexer) next() (token, *Error) {
 	return lx.punct(p, r)
 }
 
-var twoCharPuncts = []string{"<<", ">>", "=>", ":=", "->", "<-", "||", "==", "=<", ">=", "++", "--", "::", "/=", "=:", "<="}
+// twoCharPunct returns the two-character punctuation token starting with r then n, or "".
+func twoCharPunct(r, n rune) string {
+	switch r {
+	case '<':
+		switch n {
+		case '<':
+			return "<<"
+		case '-':
+			return "<-"
+		case '=':
+			return "<="
+		}
+	case '>':
+		switch n {
+		case '>':
+			return ">>"
+		case '=':
+			return ">="
+		}
+	case '=':
+		switch n {
+		case '>':
+			return "=>"
+		case '=':
+			return "=="
+		case '<':
+			return "=<"
+		case ':':
+			return "=:"
+		}
+	case ':':
+		switch n {
+		case '=':
+			return ":="
+		case ':':
+			return "::"
+		}
+	case '-':
+		switch n {
+		case '>':
+			return "->"
+		case '-':
+			return "--"
+		}
+	case '|':
+		if n == '|' {
+			return "||"
+		}
+	case '+':
+		if n == '+' {
+			return "++"
+		}
+	case '/':
+		if n == '=' {
+			return "/="
+		}
+	}
+	return ""
+}
+
+// oneCharPuncts holds the text of every single-character token, so lexing allocates nothing.
+var oneCharPuncts = func() (t [256]string) {
+	for i := range t {
+		t[i] = string(rune(i))
+	}
+	return t
+}()
 
 func (lx *lexer) punct(p Pos, r rune) (token, *Error) {
 	if r > 0xFF {
 		return token{}, lx.errf(p, "found illegal character %s, expected a term (quote it)", quoteText(string(r), '\''))
 	}
-	if n := lx.peekAt(1); n >= 0 {
-		two := string([]rune{r, n})
-		for _, t := range twoCharPuncts {
-			if t == two {
-				lx.advance()
-				lx.advance()
-				return token{kind: tPunct, pos: p, text: two}, nil
-			}
-		}
+	if two := twoCharPunct(r, lx.peekAt(1)); two != "" {
+		lx.advance()
+		lx.advance()
+		return token{kind: tPunct, pos: p, text: two}, nil
 	}
 	lx.advance()
-	return token{kind: tPunct, pos: p, text: string(r)}, nil
+	return token{kind: tPunct, pos: p, text: oneCharPuncts[r]}, nil
 }
 
 func (lx *lexer) name() string {
 	start := lx.i
-	for lx.i < len(lx.src) && isNameChar(lx.src[lx.i]) {
+	for !lx.eof() && isNameChar(lx.peekAt(0)) {
 		lx.advance()
 	}
-	return string(lx.src[start:lx.i])
+	b := lx.src[start:lx.i]
+	if s, ok := lx.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	lx.names[s] = s
+	return s
 }
 
 // digits reads digits valid in base, with single '_' separators between digits.
 func (lx *lexer) digits(base int, b *strings.Builder) int {
 	n := 0
-	for lx.i < len(lx.src) {
-		r := lx.src[lx.i]
+	for !lx.eof() {
+		r := lx.peekAt(0)
 		if digitVal(r) < base {
 			b.WriteRune(r)
 			lx.advance()
@@ -291,16 +382,31 @@ func describeRune(r rune) string {
 
 func (lx *lexer) quoted(q rune, p Pos) (string, *Error) {
 	lx.advance() // opening quote
+	// Fast path: no escape before the closing quote; the text is a slice of the source.
+	start := lx.i
+	for j := start; j < len(lx.src); j++ {
+		c := lx.src[j]
+		if c == '\\' {
+			break
+		}
+		if rune(c) == q {
+			for lx.i < j {
+				lx.advance()
+			}
+			lx.advance()
+			return string(lx.src[start:j]), nil
+		}
+	}
 	var b strings.Builder
 	for {
-		if lx.i >= len(lx.src) {
+		if lx.eof() {
 			what := "string"
 			if q == '\'' {
 				what = "quoted atom"
 			}
 			return "", lx.errf(p, "found an unterminated %s, expected a closing %c", what, q)
 		}
-		r := lx.src[lx.i]
+		r := lx.peekAt(0)
 		if r == q {
 			lx.advance()
 			return b.String(), nil
@@ -320,7 +426,7 @@ func (lx *lexer) char(start Pos) (rune, *Error) {
 	if r != '\\' {
 		return r, nil
 	}
-	if lx.i >= len(lx.src) {
+	if lx.eof() {
 		return 0, lx.errf(start, "found end of input in an escape sequence, expected a character")
 	}
 	r = lx.advance()
@@ -344,7 +450,7 @@ func (lx *lexer) char(start Pos) (rune, *Error) {
 	case 'v':
 		return '\v', nil
 	case '^':
-		if lx.i >= len(lx.src) {
+		if lx.eof() {
 			return 0, lx.errf(p, "found end of input after \\^, expected a character")
 		}
 		return lx.advance() & 31, nil

@@ -25,11 +25,11 @@ func ParseFile(name string, src []byte) (Term, error) {
 // ParseTerm parses a single term with an optional final dot, as OTP parses the value of a
 // command-line flag `-App Par Val`. label names the source in error messages.
 func ParseTerm(label, text string) (Term, error) {
-	runes, err := decode(label, []byte(text))
+	text8, err := decode(label, []byte(text))
 	if err != nil {
 		return nil, err
 	}
-	p, err := newParser(label, runes)
+	p, err := newParser(label, text8)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +49,11 @@ func ParseTerm(label, text string) (Term, error) {
 }
 
 func parseFile(name string, src []byte) (Term, *Error) {
-	runes, err := decode(name, src)
+	text8, err := decode(name, src)
 	if err != nil {
 		return nil, err
 	}
-	p, err := newParser(name, runes)
+	p, err := newParser(name, text8)
 	if err != nil {
 		return nil, err
 	}
@@ -79,13 +79,13 @@ func parseFile(name string, src []byte) (Term, *Error) {
 
 // onlyWhite mirrors OTP's check of what follows the dot: characters up to space, and comments.
 func onlyWhite(lx *lexer) (bool, Pos) {
-	for lx.i < len(lx.src) {
-		r := lx.src[lx.i]
+	for !lx.eof() {
+		r := lx.peekAt(0)
 		switch {
 		case r >= 0 && r <= ' ':
 			lx.advance()
 		case r == '%':
-			for lx.i < len(lx.src) && lx.src[lx.i] != '\n' {
+			for !lx.eof() && lx.src[lx.i] != '\n' {
 				lx.advance()
 			}
 		default:
@@ -95,24 +95,25 @@ func onlyWhite(lx *lexer) (bool, Pos) {
 	return true, Pos{}
 }
 
-// decode turns the file's bytes into code points: UTF-8 unless a coding comment in the first
-// two lines selects Latin-1 (epp's rule).
-func decode(name string, src []byte) ([]rune, *Error) {
+// decode returns the file's text as UTF-8: UTF-8 unless a coding comment in the first two
+// lines selects Latin-1 (epp's rule). Invalid UTF-8 is an error at its position.
+func decode(name string, src []byte) ([]byte, *Error) {
 	if latin1Coding(src) {
-		out := make([]rune, len(src))
-		for i, c := range src {
-			out[i] = rune(c)
+		out := make([]byte, 0, len(src)+len(src)/8)
+		for _, c := range src {
+			out = utf8.AppendRune(out, rune(c))
 		}
 		return out, nil
 	}
-	out := make([]rune, 0, len(src))
+	if utf8.Valid(src) {
+		return src, nil
+	}
 	line, col := 1, 1
 	for i := 0; i < len(src); {
 		r, n := utf8.DecodeRune(src[i:])
 		if r == utf8.RuneError && n <= 1 {
 			return nil, errAt(name, Pos{line, col}, ErrSyntax, "found byte 0x%02x that is not UTF-8, expected UTF-8 text (or a \"coding: latin-1\" comment on the first line)", src[i])
 		}
-		out = append(out, r)
 		if r == '\n' {
 			line, col = line+1, 1
 		} else {
@@ -120,7 +121,7 @@ func decode(name string, src []byte) ([]rune, *Error) {
 		}
 		i += n
 	}
-	return out, nil
+	return src, nil
 }
 
 func latin1Coding(src []byte) bool {
@@ -158,12 +159,25 @@ func latin1Coding(src []byte) bool {
 }
 
 type parser struct {
-	file string
-	lx   *lexer
-	tok  token
+	file  string
+	lx    *lexer
+	tok   token
+	stack []Term // scratch for elements of open lists and tuples, so each gets one exact-size slice
 }
 
-func newParser(file string, src []rune) (*parser, *Error) {
+// collect returns the elements pushed since base as an exact-size slice and pops them.
+func (p *parser) collect(base int) []Term {
+	if len(p.stack) == base {
+		return nil
+	}
+	out := make([]Term, len(p.stack)-base)
+	copy(out, p.stack[base:])
+	clear(p.stack[base:])
+	p.stack = p.stack[:base]
+	return out
+}
+
+func newParser(file string, src []byte) (*parser, *Error) {
 	p := &parser{file: file, lx: newLexer(file, src)}
 	if err := p.advance(); err != nil {
 		return nil, err
@@ -343,12 +357,13 @@ func (p *parser) list(depth int) (Term, *Error) {
 	if p.isPunct("]") {
 		return l, p.advance()
 	}
+	base := len(p.stack)
 	for {
 		e, err := p.term(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		l.Elems = append(l.Elems, e)
+		p.stack = append(p.stack, e)
 		if p.isPunct(",") {
 			if err := p.advance(); err != nil {
 				return nil, err
@@ -363,6 +378,7 @@ func (p *parser) list(depth int) (Term, *Error) {
 			if err != nil {
 				return nil, err
 			}
+			l.Elems = p.collect(base)
 			l.Tail = tail
 			if ll, ok := tail.(*List); ok {
 				// [a | [b]] is the proper list [a, b].
@@ -375,6 +391,7 @@ func (p *parser) list(depth int) (Term, *Error) {
 			}
 			return l, p.expect("]", "']' after the tail of the list")
 		}
+		l.Elems = p.collect(base)
 		return l, p.expect("]", "',' or ']'")
 	}
 }
@@ -387,18 +404,20 @@ func (p *parser) tuple(depth int) (Term, *Error) {
 	if p.isPunct("}") {
 		return t, p.advance()
 	}
+	base := len(p.stack)
 	for {
 		e, err := p.term(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		t.Elems = append(t.Elems, e)
+		p.stack = append(p.stack, e)
 		if p.isPunct(",") {
 			if err := p.advance(); err != nil {
 				return nil, err
 			}
 			continue
 		}
+		t.Elems = p.collect(base)
 		return t, p.expect("}", "',' or '}'")
 	}
 }

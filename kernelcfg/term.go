@@ -132,7 +132,11 @@ func (t *Float) String() string {
 	if math.Trunc(t.Value) == t.Value && math.Abs(t.Value) < 1e15 {
 		return strconv.FormatFloat(t.Value, 'f', 1, 64)
 	}
-	return strconv.FormatFloat(t.Value, 'g', -1, 64)
+	s := strconv.FormatFloat(t.Value, 'g', -1, 64) // e.g. 1e+20: Erlang needs a dot
+	if mant, exp, ok := strings.Cut(s, "e"); ok && !strings.Contains(mant, ".") {
+		s = mant + ".0e" + exp
+	}
+	return s
 }
 func (t *String) String() string { return quoteText(t.Value, '"') }
 func (t *List) String() string {
