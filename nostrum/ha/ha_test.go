@@ -122,7 +122,7 @@ func TestFailedTakeoverKeepsOldInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop()
-	f := c.Settle(ctx, w, nil)
+	f := c.Settle(ctx, "a", "a", w, nil)
 	t.Logf("failed takeover: %+v", f)
 	if f.Lost != 0 || f.HandledTwice != 0 {
 		t.Fatalf("figures %+v: want none lost, none handled twice", f)

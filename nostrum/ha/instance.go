@@ -27,6 +27,7 @@ type instance struct {
 	snapshot []byte               // cache it restores
 	tr       *tracker
 	dead     atomic.Bool // killed: the handler drops events, no checkpoint is written
+	nb       atomic.Pointer[nostrum.Bot] // the newest generation's bot, set before it connects
 	kick     chan struct{}
 
 	hmu      sync.Mutex // serialises handoff and handoffAborted
@@ -50,14 +51,7 @@ func newInstance(b *Bot, st app.StartType) *instance {
 	return &instance{b: b, st: st, tr: newTracker(), kick: make(chan struct{}, 1)}
 }
 
-func (in *instance) bot() *nostrum.Bot {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.gen == nil {
-		return nil
-	}
-	return in.gen.bot
-}
+func (in *instance) bot() *nostrum.Bot { return in.nb.Load() }
 
 // Start starts the first generation (or, after the supervisor restarted the instance, one
 // resuming the sessions the tracker knows).
@@ -103,6 +97,7 @@ func (in *instance) startGen(ctx context.Context, infos []nostrum.ResumeInfo, sn
 			return nil, fmt.Errorf("ha: restoring the cache: %w", err)
 		}
 	}
+	in.nb.Store(nb) // its handler may run (and ask Bot.REST) before startGen returns
 	sup, err := supervisor.New(supervisor.Spec{Name: opts.Name + "/gen", Strategy: supervisor.OneForOne,
 		Children: []supervisor.ChildSpec{nb.ChildSpec()}, Logger: in.b.log})
 	if err != nil {

@@ -90,7 +90,12 @@ type Figures struct {
 	HandledTwice     int           // handler calls beyond the first per message
 	Replies          int           // replies created on Discord for them
 	DuplicateReplies int           // replies beyond the first per trigger message
-	Gap              time.Duration // longest time no node handled an event, around the move
+	// Gap is the handover: from the last event the old runner handled to the first the new
+	// runner handled (0 if they overlap).
+	Gap time.Duration
+	// Stall is the longest time no node handled an event in the whole window (the move's gap
+	// or a pause of the handler on a loaded machine, whichever is longer).
+	Stall time.Duration
 }
 
 // Window selects one move's part of the fake's and the handlers' records: everything at or
@@ -109,13 +114,15 @@ func Mark(srv *fakediscord.Server, log *Log) Window {
 // Injected returns the ids of the messages users posted (MESSAGE_CREATE dispatches of
 // messages not created through REST) since w.
 func Injected(srv *fakediscord.Server, w Window) []string {
+	// Dispatched first: the fake records a created message before dispatching it, so every
+	// bot message in this list is also in the later Messages.
+	d := srv.Dispatched()
 	bot := map[string]bool{}
 	for _, m := range srv.Messages() {
 		bot[m.ID] = true
 	}
 	seen := map[string]bool{}
 	var out []string
-	d := srv.Dispatched()
 	for _, x := range d[min(w.Dispatched, len(d)):] {
 		if x.Type != "MESSAGE_CREATE" || x.MessageID == "" || bot[x.MessageID] || seen[x.MessageID] {
 			continue
@@ -138,10 +145,11 @@ func ReplyTriggers(srv *fakediscord.Server, w Window) []string {
 	return out
 }
 
-// Compute measures a move: injected are the posted message ids, handled the handler's log
-// since the window start (anchor, if not nil, is the last entry before it, so a gap that
-// began before the window counts), replies the trigger ids of the replies created.
-func Compute(injected []string, handled []Handled, anchor *Handled, replies []string) Figures {
+// Compute measures a move from node from to node to: injected are the posted message ids,
+// handled the handler's log since the window start (anchor, if not nil, is the last entry
+// before it, so a stall that began before the window counts), replies the trigger ids of
+// the replies created.
+func Compute(from, to string, injected []string, handled []Handled, anchor *Handled, replies []string) Figures {
 	f := Figures{Injected: len(injected)}
 	want := map[string]bool{}
 	for _, id := range injected {
@@ -182,7 +190,19 @@ func Compute(injected []string, handled []Handled, anchor *Handled, replies []st
 	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
 	for i := 1; i < len(times); i++ {
-		f.Gap = max(f.Gap, times[i].Sub(times[i-1]))
+		f.Stall = max(f.Stall, times[i].Sub(times[i-1]))
+	}
+	var lastFrom, firstTo time.Time
+	for _, h := range handled {
+		if h.Node == to && firstTo.IsZero() {
+			firstTo = h.At
+		}
+		if h.Node == from && (firstTo.IsZero() || h.At.Before(firstTo)) {
+			lastFrom = h.At
+		}
+	}
+	if !lastFrom.IsZero() && !firstTo.IsZero() {
+		f.Gap = max(firstTo.Sub(lastFrom), 0)
 	}
 	return f
 }

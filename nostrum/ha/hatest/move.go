@@ -96,12 +96,12 @@ func (c *Cluster) Move(ctx context.Context, m MoveSpec) (Figures, error) {
 		return Figures{}, fmt.Errorf("%s handling after the move: %w", m.To, err)
 	}
 	stop()
-	return c.Settle(ctx, w, anchor), nil
+	return c.Settle(ctx, m.From, m.To, w, anchor), nil
 }
 
 // Settle waits until every message posted since w was handled (or ctx ends) and computes
-// the figures.
-func (c *Cluster) Settle(ctx context.Context, w Window, anchor *Handled) Figures {
+// the figures of a move from node from to node to.
+func (c *Cluster) Settle(ctx context.Context, from, to string, w Window, anchor *Handled) Figures {
 	injected := Injected(c.Fake, w)
 	_ = c.Log.Wait(ctx, w.Log, func(hs []Handled) bool {
 		seen := make(map[string]bool, len(hs))
@@ -115,7 +115,7 @@ func (c *Cluster) Settle(ctx context.Context, w Window, anchor *Handled) Figures
 		}
 		return true
 	})
-	return Compute(injected, c.Log.Entries(w.Log), anchor, ReplyTriggers(c.Fake, w))
+	return Compute(from, to, injected, c.Log.Entries(w.Log), anchor, ReplyTriggers(c.Fake, w))
 }
 
 // WaitTimeout is a generous bound for one move on a loaded machine.
