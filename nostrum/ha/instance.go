@@ -26,7 +26,7 @@ type instance struct {
 	resume   []nostrum.ResumeInfo // sessions the first generation resumes
 	snapshot []byte               // cache it restores
 	tr       *tracker
-	dead     atomic.Bool // killed: the handler drops events, no checkpoint is written
+	dead     atomic.Bool                 // killed: the handler drops events, no checkpoint is written
 	nb       atomic.Pointer[nostrum.Bot] // the newest generation's bot, set before it connects
 	kick     chan struct{}
 

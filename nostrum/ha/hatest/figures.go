@@ -84,12 +84,12 @@ func (l *Log) Wait(ctx context.Context, from int, cond func([]Handled) bool) err
 
 // Figures are the measures of one move.
 type Figures struct {
-	Injected         int           // messages users posted during the move's window
-	Handled          int           // handler calls on them, repeats included
-	Lost             int           // injected messages no node handled
-	HandledTwice     int           // handler calls beyond the first per message
-	Replies          int           // replies created on Discord for them
-	DuplicateReplies int           // replies beyond the first per trigger message
+	Injected         int // messages users posted during the move's window
+	Handled          int // handler calls on them, repeats included
+	Lost             int // injected messages no node handled
+	HandledTwice     int // handler calls beyond the first per message
+	Replies          int // replies created on Discord for them
+	DuplicateReplies int // replies beyond the first per trigger message
 	// Gap is the handover: from the last event the old runner handled to the first the new
 	// runner handled (0 if they overlap).
 	Gap time.Duration
