@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,42 +255,69 @@ func sutureTree(wg *sync.WaitGroup) (stop func()) {
 	}
 }
 
-// measureTree starts a tree, waits until every child's Serve runs, and returns the
-// time that took and the memory the running tree holds (live heap, goroutine stacks),
-// per child; then stops it.
-func measureTree(start func(wg *sync.WaitGroup) (stop func())) (ns, heap, stack float64) {
+// cpuTime returns the CPU time (user and system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// treeFigures are one tree's figures, per child.
+type treeFigures struct {
+	wall, cpu, heap, stack float64
+}
+
+// measureTree starts a tree, waits until every child's Serve runs, and returns per
+// child the wall time and the process CPU time that took, and the memory the running
+// tree holds (live heap, goroutine stacks); then stops it.
+func measureTree(start func(wg *sync.WaitGroup) (stop func())) treeFigures {
 	h0, s0 := memoryParts()
 	var wg sync.WaitGroup
 	wg.Add(treeSize)
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuTime()
 	stop := start(&wg)
 	wg.Wait()
-	ns = float64(time.Since(t0).Nanoseconds()) / treeSize
+	wall, cpu := time.Since(t0), cpuTime()-c0
 	h1, s1 := memoryParts()
 	stop()
-	return ns, float64(int64(h1)-int64(h0)) / treeSize, float64(int64(s1)-int64(s0)) / treeSize
+	return treeFigures{
+		wall:  float64(wall.Nanoseconds()) / treeSize,
+		cpu:   float64(cpu.Nanoseconds()) / treeSize,
+		heap:  float64(int64(h1)-int64(h0)) / treeSize,
+		stack: float64(int64(s1)-int64(s0)) / treeSize,
+	}
 }
 
 // BenchmarkTree10kPaired alternates gotp and suture trees of 10,000 idle children and
-// reports the median start time and memory per child of each, and the ratios
-// (gotp/suture; below 1 is better). Memory is live heap plus goroutine stacks; the
-// heap part is also reported alone, as the stacks (one goroutine per child in both)
-// are the same by construction and noisy.
+// reports the median start time (wall and process CPU) and memory per child of each,
+// and the ratios (gotp/suture; below 1 is better). Memory is live heap plus goroutine
+// stacks; the heap part is also reported alone, as the stacks (one goroutine per child
+// in both) are the same by construction. On a loaded machine the CPU time is the
+// steadier start figure.
 func BenchmarkTree10kPaired(b *testing.B) {
-	var gt, gh, gs, st, sh, ss []float64
+	var g, s []treeFigures
 	for range b.N {
-		ns, heap, stack := measureTree(func(wg *sync.WaitGroup) func() { return gotpTree(b, wg) })
-		gt, gh, gs = append(gt, ns), append(gh, heap), append(gs, heap+stack)
-		ns, heap, stack = measureTree(sutureTree)
-		st, sh, ss = append(st, ns), append(sh, heap), append(ss, heap+stack)
+		g = append(g, measureTree(func(wg *sync.WaitGroup) func() { return gotpTree(b, wg) }))
+		s = append(s, measureTree(sutureTree))
 	}
-	b.ReportMetric(median(gt), "gotp-ns/child")
-	b.ReportMetric(median(st), "suture-ns/child")
-	b.ReportMetric(median(gt)/median(st), "start-ratio")
-	b.ReportMetric(median(gs), "gotp-B/child")
-	b.ReportMetric(median(ss), "suture-B/child")
-	b.ReportMetric(median(gs)/median(ss), "mem-ratio")
-	b.ReportMetric(median(gh), "gotp-heapB/child")
-	b.ReportMetric(median(sh), "suture-heapB/child")
-	b.ReportMetric(median(gh)/median(sh), "heap-ratio")
+	report := func(unit string, f func(treeFigures) float64, ratio string) {
+		gm, sm := median(apply(g, f)), median(apply(s, f))
+		b.ReportMetric(gm, "gotp-"+unit)
+		b.ReportMetric(sm, "suture-"+unit)
+		b.ReportMetric(gm/sm, ratio)
+	}
+	report("ns/child", func(t treeFigures) float64 { return t.wall }, "start-ratio")
+	report("cpu-ns/child", func(t treeFigures) float64 { return t.cpu }, "cpu-ratio")
+	report("B/child", func(t treeFigures) float64 { return t.heap + t.stack }, "mem-ratio")
+	report("heapB/child", func(t treeFigures) float64 { return t.heap }, "heap-ratio")
+}
+
+func apply(ts []treeFigures, f func(treeFigures) float64) []float64 {
+	out := make([]float64, len(ts))
+	for i, t := range ts {
+		out[i] = f(t)
+	}
+	return out
 }
