@@ -195,16 +195,10 @@ func (s *Supervisor) wait(r *run, d time.Duration, shared Timer) bool {
 	}
 }
 
-// startStatic starts the spec's children in order; on failure it stops the started
-// ones in reverse. From then on the table holds the specs.
+// startStatic starts the children in order; on failure it stops the started ones in
+// reverse.
 func (s *Supervisor) startStatic(ctx context.Context) error {
-	specs := s.spec.Children
-	s.spec.Children = nil
-	s.children = make([]*child, 0, len(specs))
-	for _, spec := range specs {
-		c := &child{spec: spec}
-		s.children = append(s.children, c)
-		s.byID[spec.ID] = c
+	for _, c := range s.children {
 		if err := s.startChild(ctx, c, false); err != nil {
 			s.stopAll()
 			return err

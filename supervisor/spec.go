@@ -332,7 +332,8 @@ func (s Spec) name() string {
 	return s.Name
 }
 
-// withDefaults returns s with every zero default resolved.
+// withDefaults returns s with every zero default resolved. Children still shares the
+// caller's array: New copies the specs into its table at once.
 func (s Spec) withDefaults() Spec {
 	s.Name = s.name()
 	switch {
@@ -353,6 +354,5 @@ func (s Spec) withDefaults() Spec {
 	if s.Backoff.Multiplier == 0 {
 		s.Backoff.Multiplier = 2
 	}
-	s.Children = append([]ChildSpec(nil), s.Children...)
 	return s
 }

@@ -64,8 +64,14 @@ func New(spec Spec) (*Supervisor, error) {
 	}
 	if spec.Strategy == SimpleOneForOne {
 		s.template = spec.Children[0]
-		s.spec.Children = nil
+	} else {
+		s.children = make([]*child, len(spec.Children))
+		for i, cs := range spec.Children {
+			s.children[i] = &child{spec: cs}
+			s.byID[cs.ID] = s.children[i]
+		}
 	}
+	s.spec.Children = nil // the table holds the specs from now on
 	return s, nil
 }
 
