@@ -127,8 +127,8 @@ func (c *fakeClock) waitTimerOf(t *testing.T, d time.Duration) {
 	}
 }
 
-// timers returns the durations of every timer created so far.
-func (c *fakeClock) created_() []time.Duration {
+// createdTimers returns the durations of every timer created so far.
+func (c *fakeClock) createdTimers() []time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.created)
@@ -137,7 +137,7 @@ func (c *fakeClock) created_() []time.Duration {
 // checkTimers checks that at most max timers were created, all of duration d.
 func (c *fakeClock) checkTimers(t *testing.T, d time.Duration, max int) {
 	t.Helper()
-	got := c.created_()
+	got := c.createdTimers()
 	if len(got) > max || slices.ContainsFunc(got, func(x time.Duration) bool { return x != d }) {
 		t.Errorf("timers %v, want at most %d of %v", got, max, d)
 	}

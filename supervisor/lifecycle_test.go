@@ -168,7 +168,7 @@ func TestShutdownTimeoutAbandonsAndReports(t *testing.T) {
 		t.Fatalf("Serve returned %v", err)
 	}
 	h.check("start A", "start B", "stop B", "abandon A")
-	if got := h.clock.created_(); !slices.Contains(got, 3*time.Second) {
+	if got := h.clock.createdTimers(); !slices.Contains(got, 3*time.Second) {
 		t.Errorf("timers %v: no 3s timer for A", got)
 	}
 	g.finish(t) // the abandoned child is the only goroutine left; let it go for goleak
@@ -233,7 +233,7 @@ func TestInfinityWaits(t *testing.T) {
 		t.Fatalf("Serve returned %v", err)
 	}
 	h.check("start A", "stop A")
-	if got := h.clock.created_(); len(got) != 0 {
+	if got := h.clock.createdTimers(); len(got) != 0 {
 		t.Errorf("timers %v", got)
 	}
 }
