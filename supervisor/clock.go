@@ -20,11 +20,17 @@ type Timer interface {
 // realClock is the Clock of the time package.
 type realClock struct{}
 
+// Now returns time.Now().
 func (realClock) Now() time.Time { return time.Now() }
 
+// NewTimer returns a time.Timer.
 func (realClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
 
+// realTimer is a *time.Timer as a Timer.
 type realTimer struct{ t *time.Timer }
 
+// C returns the timer's channel.
 func (t realTimer) C() <-chan time.Time { return t.t.C }
-func (t realTimer) Stop() bool          { return t.t.Stop() }
+
+// Stop stops the timer.
+func (t realTimer) Stop() bool { return t.t.Stop() }
