@@ -8,6 +8,7 @@ import (
 
 	"github.com/gotp/gotp/app"
 	"github.com/gotp/gotp/nostrum/fakediscord"
+	"github.com/gotp/gotp/nostrum/gateway"
 	"github.com/gotp/gotp/nostrum/ha"
 	"github.com/gotp/gotp/nostrum/ha/hatest"
 )
@@ -257,5 +258,60 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := ha.New(ha.Config{CheckpointInterval: -1}); !errors.Is(err, ha.ErrInvalidConfig) {
 		t.Fatalf("negative interval: %v", err)
+	}
+}
+
+// Every shard's session moves: a takeover of a two-shard bot resumes both, exactly once.
+func TestTakeoverCarriesEveryShard(t *testing.T) {
+	c := cluster(t, hatest.Options{Shards: 2})
+	f, err := c.Move(ctxT(t), hatest.MoveSpec{Kind: hatest.Takeover, From: "a", To: "b", Rate: rate, Warm: 100, After: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("two-shard takeover: %+v", f)
+	if f.Lost != 0 || f.HandledTwice != 0 {
+		t.Fatalf("figures %+v: want none lost, none handled twice", f)
+	}
+	shards := map[int]bool{}
+	for _, h := range c.Log.Entries(0) {
+		if h.Node == "b" {
+			shards[h.Shard] = true
+		}
+	}
+	st := c.Fake.Stats()
+	if len(shards) != 2 || st.Identifies != 2 || st.Resumes != 2 {
+		t.Fatalf("b handled shards %v; identifies %d, resumes %d; want both shards, 2 and 2", shards, st.Identifies, st.Resumes)
+	}
+}
+
+// A failover with no checkpoint from the dead node (it never wrote one) identifies afresh and
+// says so with SessionLost for every shard (-1).
+func TestFailoverWithoutCheckpointIdentifies(t *testing.T) {
+	c := cluster(t, hatest.Options{Ha: func(cfg *ha.Config) {
+		cfg.CheckpointInterval, cfg.CheckpointEvents = time.Hour, 1<<30
+	}})
+	ctx := ctxT(t)
+	mark := c.Events.Len()
+	if err := c.Kill(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	x, err := c.Events.Wait(ctx, mark, func(x hatest.NodeEvent) bool {
+		_, ok := x.Event.(ha.SessionLost)
+		return ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lost := x.Event.(ha.SessionLost); x.Node != "b" || lost.Shard != -1 {
+		t.Fatalf("session lost %+v on %s, want shard -1 on b", lost, x.Node)
+	}
+	if _, err := c.Events.Wait(ctx, mark, func(x hatest.NodeEvent) bool {
+		_, ok := x.Event.(gateway.Ready)
+		return ok && x.Node == "b"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Fake.Stats(); st.Identifies != 2 || st.Resumes != 0 {
+		t.Fatalf("identifies %d, resumes %d, want 2 and 0", st.Identifies, st.Resumes)
 	}
 }

@@ -28,6 +28,7 @@ const token = "hatest-bot-token"
 // Options configure a Cluster.
 type Options struct {
 	Nodes   []string      // short node names, all in one priority tier
+	Shards  int           // gateway shards, one guild each; default 1
 	Timeout time.Duration // failover timeout of the application (0: at once)
 	// Reply makes the handler answer every posted message with "re <id>", with the
 	// message's reply nonce and EnforceNonce.
@@ -43,11 +44,12 @@ type Options struct {
 
 // Cluster is a fake Discord and nodes running the bot application on an in-memory mesh.
 type Cluster struct {
-	Fake    *fakediscord.Server
-	Net     *apptest.Net
-	Log     *Log
-	Events  *Events
-	Channel string
+	Fake     *fakediscord.Server
+	Net      *apptest.Net
+	Log      *Log
+	Events   *Events
+	Channel  string   // the first guild's text channel
+	Channels []string // one text channel per shard
 
 	opts  Options
 	log   *slog.Logger
@@ -76,6 +78,16 @@ func New(opts Options) (*Cluster, error) {
 		IdentifyWindow: 20 * time.Millisecond, ReplayBuffer: 200000, SessionTTL: 5 * time.Minute,
 		RESTBucketLimit: 1 << 30, RESTBucketWindow: time.Second, GlobalLimit: 1 << 30, Logger: log,
 	}
+	opts.Shards = max(opts.Shards, 1)
+	if opts.Shards > 1 {
+		fc.Shards = opts.Shards
+		for i := range opts.Shards {
+			// Discord routes a guild to shard (id >> 22) % shards.
+			id := (uint64(opts.Shards) + uint64(i)) << 22
+			fc.Guilds = append(fc.Guilds, fakediscord.Guild{ID: fmt.Sprint(id), Name: fmt.Sprint("guild ", i),
+				Channels: []fakediscord.Channel{{Name: "general"}}})
+		}
+	}
 	if opts.Fake != nil {
 		opts.Fake(&fc)
 	}
@@ -83,8 +95,13 @@ func New(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{Fake: srv, Net: apptest.New(), Log: NewLog(), Events: NewEvents(), opts: opts, log: log,
-		Channel: srv.Guilds()[0].Channels[0].ID, nodes: map[string]*Node{}}, nil
+	c := &Cluster{Fake: srv, Net: apptest.New(), Log: NewLog(), Events: NewEvents(), opts: opts, log: log,
+		nodes: map[string]*Node{}}
+	for _, g := range srv.Guilds() {
+		c.Channels = append(c.Channels, g.Channels[0].ID)
+	}
+	c.Channel = c.Channels[0]
+	return c, nil
 }
 
 // Close kills every node and stops the fake.
@@ -151,12 +168,18 @@ func (c *Cluster) Boot(ctx context.Context, name string) (*Node, error) {
 		return nil, fmt.Errorf("start on %s: %w", name, err)
 	}
 	if c.Runner(name) == name {
+		up := map[int]bool{}
 		_, err := c.Events.Wait(ctx, mark, func(x NodeEvent) bool {
-			switch x.Event.(type) {
-			case gateway.Ready, gateway.Resumed:
-				return x.Node == name
+			if x.Node != name {
+				return false
 			}
-			return false
+			switch e := x.Event.(type) {
+			case gateway.Ready:
+				up[e.Shard] = true
+			case gateway.Resumed:
+				up[e.Shard] = true
+			}
+			return len(up) == c.opts.Shards
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%s never connected: %w", name, err)
@@ -169,7 +192,7 @@ func (c *Cluster) botOptions(n *Node) nostrum.Options {
 	return nostrum.Options{
 		Name: "bot-" + n.Name, Token: token,
 		Intents: nostrum.IntentGuilds | nostrum.IntentGuildMessages | nostrum.IntentMessageContent,
-		Shards:  nostrum.Shards{Mode: nostrum.ShardsCount, Count: 1},
+		Shards:  nostrum.Shards{Mode: nostrum.ShardsCount, Count: c.opts.Shards},
 		Handler: c.handler(n), BaseURL: c.Fake.URL(), Logger: c.log,
 		OnGatewayEvent: func(e gateway.Event) { c.Events.add(n.Name, e) },
 		IdentifyWindow: 20 * time.Millisecond, InvalidSessionMin: 5 * time.Millisecond,

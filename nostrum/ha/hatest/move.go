@@ -47,7 +47,7 @@ func (c *Cluster) Move(ctx context.Context, m MoveSpec) (Figures, error) {
 		anchor = &e
 	}
 	ev0 := c.Events.Len()
-	stop := c.Fake.StartStream(m.Rate, c.Channel)
+	stop := c.Stream(m.Rate)
 	defer stop()
 	count := func(node string) func([]Handled) bool {
 		want := m.Warm
@@ -116,6 +116,19 @@ func (c *Cluster) Settle(ctx context.Context, from, to string, w Window, anchor 
 		return true
 	})
 	return Compute(from, to, injected, c.Log.Entries(w.Log), anchor, ReplyTriggers(c.Fake, w))
+}
+
+// Stream posts rate messages per second, spread over the shards' channels, until stop.
+func (c *Cluster) Stream(rate float64) (stop func()) {
+	var stops []func()
+	for _, ch := range c.Channels {
+		stops = append(stops, c.Fake.StartStream(rate/float64(len(c.Channels)), ch))
+	}
+	return func() {
+		for _, s := range stops {
+			s()
+		}
+	}
 }
 
 // WaitTimeout is a generous bound for one move on a loaded machine.
