@@ -486,7 +486,7 @@ func (lx *lexer) hexEscape(p Pos) (rune, *Error) {
 			return bad()
 		}
 		lx.advance()
-		if v >= 0xD800 && v <= 0xDFFF {
+		if (v >= 0xD800 && v <= 0xDFFF) || v == 0xFFFE || v == 0xFFFF { // erl_scan refuses these too
 			return bad()
 		}
 		return rune(v), nil

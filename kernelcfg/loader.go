@@ -29,6 +29,16 @@ type LoadOptions struct {
 	ReadFile func(path string) ([]byte, error)
 }
 
+// Validate checks the options: every override names an application and a parameter.
+func (o LoadOptions) Validate() error {
+	for _, ov := range o.Overrides {
+		if ov.App == "" || ov.Param == "" {
+			return &Error{File: fmt.Sprintf("-%s %s", ov.App, ov.Param), Msg: "found an empty application or parameter name, expected -App Par Value", Kind: ErrUsage}
+		}
+	}
+	return nil
+}
+
 // Param is one parameter of an application's environment after merging.
 type Param struct {
 	Key   string // parameter name
@@ -76,6 +86,9 @@ func ForceSuffix(name string) string {
 func Load(files []string, opts LoadOptions) (*Config, error) {
 	if len(files) == 0 {
 		return nil, &Error{File: "kernelcfg", Msg: "no config files given, expected at least one", Kind: ErrUsage}
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	l := &loader{opts: opts, cfg: &Config{envs: map[string]*Env{}}}
 	if l.opts.ReadFile == nil {
@@ -270,9 +283,6 @@ func appTuple(name string, e Term) (string, []Param, error) {
 
 func (l *loader) override(o Override) error {
 	label := fmt.Sprintf("-%s %s", o.App, o.Param)
-	if o.App == "" || o.Param == "" {
-		return &Error{File: label, Msg: "found an empty application or parameter name, expected -App Par Value", Kind: ErrUsage}
-	}
 	v, err := ParseTerm(label, o.Value)
 	if err != nil {
 		return err

@@ -163,6 +163,7 @@ func TestParseErrors(t *testing.T) {
 		{"one hex digit", `["\x4"].`, 1, 3, "illegal escape"},
 		{"code point too big", `["\x{110000}"].`, 1, 3, "illegal escape"},
 		{"surrogate", `["\x{D800}"].`, 1, 3, "illegal escape"},
+		{"noncharacter", `["\x{FFFE}"].`, 1, 3, "illegal escape"},
 		{"base too big", "[37#1].", 1, 2, "found base 37, expected a base from 2 to 36"},
 		{"base too small", "[1#0].", 1, 2, "found base 1"},
 		{"digit outside base", "[2#102].", 1, 6, "found integer 2, expected ',' or ']'"},

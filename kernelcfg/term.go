@@ -78,13 +78,28 @@ type Binary struct {
 	At    Pos
 }
 
-func (t *Atom) Pos() Pos   { return t.At }
-func (t *Int) Pos() Pos    { return t.At }
-func (t *Float) Pos() Pos  { return t.At }
+// Pos is where the atom starts.
+func (t *Atom) Pos() Pos { return t.At }
+
+// Pos is where the int starts.
+func (t *Int) Pos() Pos { return t.At }
+
+// Pos is where the float starts.
+func (t *Float) Pos() Pos { return t.At }
+
+// Pos is where the string starts.
 func (t *String) Pos() Pos { return t.At }
-func (t *List) Pos() Pos   { return t.At }
-func (t *Tuple) Pos() Pos  { return t.At }
-func (t *Map) Pos() Pos    { return t.At }
+
+// Pos is where the list starts.
+func (t *List) Pos() Pos { return t.At }
+
+// Pos is where the tuple starts.
+func (t *Tuple) Pos() Pos { return t.At }
+
+// Pos is where the map starts.
+func (t *Map) Pos() Pos { return t.At }
+
+// Pos is where the binary starts.
 func (t *Binary) Pos() Pos { return t.At }
 
 func (*Atom) isTerm()   {}
@@ -121,13 +136,18 @@ func (t *Int) Sign() int {
 	return 0
 }
 
+// String renders the atom as Erlang text.
 func (t *Atom) String() string { return quoteAtom(t.Name) }
+
+// String renders the int as Erlang text.
 func (t *Int) String() string {
 	if t.Big != nil {
 		return t.Big.String()
 	}
 	return strconv.FormatInt(t.Small, 10)
 }
+
+// String renders the float as Erlang text.
 func (t *Float) String() string {
 	if math.Trunc(t.Value) == t.Value && math.Abs(t.Value) < 1e15 {
 		return strconv.FormatFloat(t.Value, 'f', 1, 64)
@@ -138,7 +158,11 @@ func (t *Float) String() string {
 	}
 	return s
 }
+
+// String renders the string as Erlang text.
 func (t *String) String() string { return quoteText(t.Value, '"') }
+
+// String renders the list as Erlang text.
 func (t *List) String() string {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -150,6 +174,8 @@ func (t *List) String() string {
 	b.WriteByte(']')
 	return b.String()
 }
+
+// String renders the tuple as Erlang text.
 func (t *Tuple) String() string {
 	var b strings.Builder
 	b.WriteByte('{')
@@ -157,6 +183,8 @@ func (t *Tuple) String() string {
 	b.WriteByte('}')
 	return b.String()
 }
+
+// String renders the map as Erlang text.
 func (t *Map) String() string {
 	var b strings.Builder
 	b.WriteString("#{")
@@ -171,6 +199,8 @@ func (t *Map) String() string {
 	b.WriteByte('}')
 	return b.String()
 }
+
+// String renders the binary as Erlang text.
 func (t *Binary) String() string {
 	var b strings.Builder
 	b.WriteString("<<")
