@@ -81,6 +81,7 @@ func (e *Endpoint) ensureLink(ctx context.Context, n Node) (*link, error) {
 // installLocked makes l the peer's link and starts it, superseding an older one.
 func (e *Endpoint) installLocked(p *peer, l *link) {
 	if old := p.link; old != nil && old != l {
+		e.log.Debug("dist: link superseded", "peer", string(p.node), "old_dialed", old.dialed, "new_dialed", l.dialed)
 		old.superseded.Store(true)
 		go old.close()
 	}

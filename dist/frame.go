@@ -53,6 +53,9 @@ func encodeFrame(f *frame) ([]byte, error) {
 // decodeFrame decodes and checks a frame body.
 func decodeFrame(b []byte) (frame, error) {
 	var f frame
+	if err := checkMsgpack(b); err != nil {
+		return frame{}, err
+	}
 	if err := msgpack.Unmarshal(b, &f); err != nil {
 		return frame{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}

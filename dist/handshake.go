@@ -1,7 +1,6 @@
 package dist
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -59,6 +58,9 @@ func encodeHello(h *hello) ([]byte, error) { return msgpack.Marshal(h) }
 // decodeHello decodes and checks a hello.
 func decodeHello(b []byte) (hello, error) {
 	var h hello
+	if err := checkMsgpack(b); err != nil {
+		return hello{}, fmt.Errorf("hello: %w", err)
+	}
 	if err := msgpack.Unmarshal(b, &h); err != nil {
 		return hello{}, fmt.Errorf("%w: hello: %w", ErrMalformed, err)
 	}
@@ -87,6 +89,9 @@ type proof struct {
 
 func decodeProof(b []byte) (proof, error) {
 	var p proof
+	if err := checkMsgpack(b); err != nil {
+		return proof{}, fmt.Errorf("proof: %w", err)
+	}
 	if err := msgpack.Unmarshal(b, &p); err != nil {
 		return proof{}, fmt.Errorf("%w: proof: %w", ErrMalformed, err)
 	}
@@ -174,11 +179,6 @@ func newNonce() []byte {
 	n := make([]byte, 32)
 	_, _ = rand.Read(n)
 	return n
-}
-
-// handshakeResult is what a completed handshake learned about the peer.
-type handshakeResult struct {
-	peer hello
 }
 
 // dialHandshake runs the dialer's side on fr. encrypt says whether to switch fr to AES-GCM
@@ -280,5 +280,3 @@ func acceptHandshake(fr *framer, s *secrets, me hello, encrypt bool, deadline ti
 	}
 	return peer, nil
 }
-
-var _ = bytes.Equal

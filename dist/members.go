@@ -26,6 +26,9 @@ type nodeMeta struct {
 
 func decodeMeta(b []byte) (nodeMeta, error) {
 	var m nodeMeta
+	if err := checkMsgpack(b); err != nil {
+		return nodeMeta{}, fmt.Errorf("node meta: %w", err)
+	}
 	if err := msgpack.Unmarshal(b, &m); err != nil {
 		return nodeMeta{}, fmt.Errorf("%w: node meta: %w", ErrMalformed, err)
 	}

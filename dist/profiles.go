@@ -35,7 +35,8 @@ const (
 	// when ten nodes ran in one -race test process on a shared 2-core machine at load average
 	// 10–17 (fuzzers of other packages), where goroutine wake-ups were late by up to a second.
 	// Budget for a hang: ≈ 0.25 + 0.25 + 1.5 ≈ 2 s (up to 3.5 s without confirmations).
-	// Heartbeat 250 ms, link read deadline 2 s; re-join of missing nodes every 0.5–1 s.
+	// Heartbeat 250 ms, link read deadline 5 s (a stalled test process must not drop links);
+	// re-join of missing nodes every 0.5–1 s.
 	// Never for production.
 	ProfileTest Profile = "test"
 )
@@ -61,7 +62,7 @@ func (p Profile) Validate() error {
 func (p Profile) timings() timings {
 	switch p {
 	case ProfileTest:
-		return timings{heartbeat: 250 * time.Millisecond, linkTimeout: 2 * time.Second,
+		return timings{heartbeat: 250 * time.Millisecond, linkTimeout: 5 * time.Second,
 			rejoinMin: 500 * time.Millisecond, rejoinMax: time.Second, leaveWait: time.Second}
 	case ProfileLocal:
 		return timings{heartbeat: time.Second, linkTimeout: 4 * time.Second,

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 func TestDecideScenarios(t *testing.T) {
@@ -233,4 +235,33 @@ func FuzzReadFramed(f *testing.F) {
 			t.Fatalf("body of %d bytes over the cap", len(body))
 		}
 	})
+}
+
+func TestCheckMsgpack(t *testing.T) {
+	values := []any{nil, true, 1, -1, 300, -40000, 1 << 40, 1.5, float32(2), "s", strings.Repeat("x", 40),
+		strings.Repeat("y", 300), []byte{1, 2}, make([]byte, 70000), []any{1, "a", []any{2}},
+		map[string]any{"a": 1, "b": []byte("c")}, time.Unix(1, 2), frame{Kind: kindSend, Data: []byte("d")}}
+	for _, v := range values {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkMsgpack(b); err != nil {
+			t.Errorf("checkMsgpack(%T %x…) = %v", v, b[:min(len(b), 8)], err)
+		}
+		if len(b) > 1 {
+			if err := checkMsgpack(b[:len(b)-1]); !errors.Is(err, ErrMalformed) {
+				t.Errorf("truncated %T accepted", v)
+			}
+		}
+		if err := checkMsgpack(append(b, 0)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("trailing byte after %T accepted", v)
+		}
+	}
+	// Found by fuzzing: a few bytes declaring huge lengths made msgpack allocate 13–43 MB.
+	for _, b := range []string{"\x85\xc6\xcd0000", "\x83\xa600\x83\x83\x83\x83\x83\xc9\xc9\xc9\xc9\xc9", "\x85ƪ\xaf\xbf\xf5", "\xc1"} {
+		if err := checkMsgpack([]byte(b)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("checkMsgpack(%q) = %v, want ErrMalformed", b, err)
+		}
+	}
 }
