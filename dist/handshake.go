@@ -115,20 +115,22 @@ type secrets struct {
 
 func deriveSecrets(cookie, cluster string) (*secrets, error) {
 	c := []byte(cookie)
-	auth, err := hkdf.Key(sha256.New, c, nil, "gotp link auth v1", 32)
-	if err != nil {
-		return nil, err
-	}
-	gossip, err := hkdf.Key(sha256.New, c, nil, "gotp gossip key v1", 32)
-	if err != nil {
-		return nil, err
-	}
 	if cluster == "" {
 		l, err := hkdf.Key(sha256.New, c, nil, "gotp cluster label v1", 8)
 		if err != nil {
 			return nil, err
 		}
 		cluster = fmt.Sprintf("gotp-%x", l)
+	}
+	// The link proof key also depends on the cluster label: nodes of two clusters that share
+	// a cookie can neither gossip (label) nor link.
+	auth, err := hkdf.Key(sha256.New, c, []byte(cluster), "gotp link auth v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	gossip, err := hkdf.Key(sha256.New, c, nil, "gotp gossip key v1", 32)
+	if err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256([]byte("gotp cluster id v1|" + cluster + "|" + string(gossip)))
 	var id uint64

@@ -292,3 +292,24 @@ func TestPortMapperSurvivesItsNode(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // polling an eventually-true condition
 	}
 }
+
+// Two clusters sharing a cookie but not a label neither merge nor link.
+func TestClusterLabelSeparates(t *testing.T) {
+	c := disttest.NewCluster(t, disttest.Options{N: 3, Configure: func(i int, cfg *dist.Config) {
+		if i == 2 {
+			cfg.Cluster = "other-cluster"
+		}
+	}})
+	if err := c.WaitView(ctxT(t, 30*time.Second), []int{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	c.Node(0).Handle("ping", func(ctx context.Context, from dist.Peer, p []byte) ([]byte, error) { return []byte("pong"), nil })
+	ctx := ctxT(t, 20*time.Second)
+	if _, err := c.Node(2).Request(ctx, c.Name(0), "ping", nil); !errors.Is(err, dist.ErrAuth) {
+		t.Fatalf("request across clusters: %v, want ErrAuth", err)
+	}
+	time.Sleep(500 * time.Millisecond) // absence over a bounded window
+	if slices.Contains(c.Node(0).Nodes(), c.Name(2)) || len(c.Node(2).Nodes()) != 0 {
+		t.Fatalf("views %v / %v: the clusters merged", c.Node(0).Nodes(), c.Node(2).Nodes())
+	}
+}
