@@ -4,7 +4,7 @@
 // Discord, and the gap during which no node handled events, over a continuous stream of
 // MESSAGE_CREATE from the fake Discord. Nodes run in one process on an in-memory mesh.
 //
-//	cd bench && go run ./ha [-moves 20] [-rate 200] [-warm 60] [-after 60] [-v]
+//	cd bench && go run ./ha [-moves 20] [-rate 200] [-warm 60] [-after 60] [-checkpoint 250ms] [-checkpoint-events 100] [-v]
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gotp/gotp/nostrum/ha"
 	"github.com/gotp/gotp/nostrum/ha/hatest"
 )
 
@@ -25,10 +26,13 @@ func main() {
 	warm := flag.Int("warm", 60, "messages the runner handles before each move")
 	after := flag.Int("after", 60, "messages the new runner handles after each move")
 	verbose := flag.Bool("v", false, "print every move")
+	ckpt := flag.Duration("checkpoint", 250*time.Millisecond, "checkpoint interval (ha.Config.CheckpointInterval)")
+	ckptEvents := flag.Int("checkpoint-events", 100, "checkpoint every N events (ha.Config.CheckpointEvents)")
 	flag.Parse()
 	ok := true
 	for _, kind := range []hatest.MoveKind{hatest.Takeover, hatest.Failover} {
-		figs, err := run(kind, *moves, hatest.MoveSpec{Rate: *rate, Warm: *warm, After: *after}, *verbose)
+		tune := func(c *ha.Config) { c.CheckpointInterval, c.CheckpointEvents = *ckpt, *ckptEvents }
+		figs, err := run(kind, *moves, hatest.MoveSpec{Rate: *rate, Warm: *warm, After: *after}, tune, *verbose)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", kind, err)
 			os.Exit(1)
@@ -42,8 +46,8 @@ func main() {
 
 // run makes n moves of one kind between nodes a and b; failovers restart the killed node
 // as the standby of the next move.
-func run(kind hatest.MoveKind, n int, base hatest.MoveSpec, verbose bool) ([]hatest.Figures, error) {
-	c, err := hatest.New(hatest.Options{Nodes: []string{"a", "b"}, Reply: true,
+func run(kind hatest.MoveKind, n int, base hatest.MoveSpec, tune func(*ha.Config), verbose bool) ([]hatest.Figures, error) {
+	c, err := hatest.New(hatest.Options{Nodes: []string{"a", "b"}, Reply: true, Ha: tune,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
