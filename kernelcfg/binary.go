@@ -94,10 +94,23 @@ func (p *parser) binSegment() (binSeg, *Error) {
 			return seg, err
 		}
 	case tPunct:
-		if p.tok.text != "-" && p.tok.text != "+" {
+		var v Term
+		var err *Error
+		switch p.tok.text {
+		case "-", "+":
+			v, err = p.signed()
+		case "(":
+			v, err = p.term(0)
+			if err == nil {
+				switch v.(type) {
+				case *Int, *Float, *String:
+				default:
+					return seg, errAt(p.file, v.Pos(), ErrSyntax, "found %s, expected an integer, a float or a string in the binary", short(v))
+				}
+			}
+		default:
 			return seg, p.unexpected("an integer, a float or a string in the binary")
 		}
-		v, err := p.signed()
 		if err != nil {
 			return seg, err
 		}
@@ -109,12 +122,23 @@ func (p *parser) binSegment() (binSeg, *Error) {
 		if err := p.advance(); err != nil {
 			return seg, err
 		}
+		parens := 0
+		for ; p.isPunct("("); parens++ {
+			if err := p.advance(); err != nil {
+				return seg, err
+			}
+		}
 		if p.tok.kind != tInt || p.tok.big != nil || p.tok.ival > 1<<20 {
 			return seg, p.unexpected("a segment size (an integer)")
 		}
 		seg.size = p.tok.ival
 		if err := p.advance(); err != nil {
 			return seg, err
+		}
+		for ; parens > 0; parens-- {
+			if err := p.expect(")", "')'"); err != nil {
+				return seg, err
+			}
 		}
 	}
 	if p.isPunct("/") {

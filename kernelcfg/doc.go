@@ -19,6 +19,5 @@
 // what was expected" (columns in code points, a tab counting one), an unreadable file as
 // "FILE: why". Known limits (all refused with a clear error, none seen in real config files):
 // nesting deeper than 10000 levels; bitstrings (binaries that are not whole bytes); binary
-// segment types other than integer, float and utf8/16/32, and parenthesised segment values or
-// sizes (<<(1)>>, <<1:(8)>>); a timeout too large for a time.Duration (about 292 years).
+// segment types other than integer, float and utf8/16/32; a timeout too large for a time.Duration (about 292 years).
 package kernelcfg

@@ -105,6 +105,11 @@ func TestParseGrammar(t *testing.T) {
 		{"binary utf16", `<<"x"/utf16>>.`, "<<0,120>>"},
 		{"binary nibbles", "<<1:4, 2:4>>.", "<<18>>"},
 		{"binary float", "<<1.0/float>>.", "<<63,240,0,0,0,0,0,0>>"},
+		{"binary float 32", "<<1.5:32/float>>.", "<<63,192,0,0>>"},
+		{"binary string size", `<<"ab":16>>.`, "<<0,97,0,98>>"},
+		{"binary char", "<<$a, -$a>>.", "<<97,159>>"},
+		{"binary parens", "<<(1):(8), (\"x\")>>.", "<<1,120>>"},
+		{"binary type list", "<<1:8/integer-little-unsigned, 1/utf8>>.", "<<1,1>>"},
 		// comments, white space, line ends
 		{"comment before", "% hi\n[a].", "[a]"},
 		{"comment inside", "[a, % one\n b].", "[a,b]"},
