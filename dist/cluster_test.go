@@ -67,3 +67,13 @@ func TestCrashDetection(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The app package consumes dist through this interface (CONTRACTS.md).
+var _ interface {
+	Self() dist.Node
+	Nodes() []dist.Node
+	Monitor() ([]dist.Node, <-chan dist.NodeEvent, func())
+	Handle(service string, h dist.Handler)
+	Send(ctx context.Context, to dist.Node, service string, payload []byte) error
+	Request(ctx context.Context, to dist.Node, service string, payload []byte) ([]byte, error)
+} = (*dist.Endpoint)(nil)
