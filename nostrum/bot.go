@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gotp/gotp/nostrum/cache"
+	"github.com/gotp/gotp/nostrum/discord"
 	"github.com/gotp/gotp/nostrum/dispatch"
 	"github.com/gotp/gotp/nostrum/rest"
 	"github.com/gotp/gotp/supervisor"
@@ -276,4 +277,22 @@ func (b *Bot) startShards(ctx context.Context) (supervisor.Service, error) {
 		Name: b.opts.Name + "/shards", Strategy: supervisor.OneForOne, MaxRestarts: 5,
 		Period: time.Minute, Children: children, Logger: b.log,
 	})
+}
+
+// UpdatePresence sends a presence update (op 3) on every running shard, each through its
+// shard's send limit; presence is the op's "d" ({since, activities, status, afk}).
+func (b *Bot) UpdatePresence(ctx context.Context, presence any) error {
+	b.mu.Lock()
+	runs := make([]*shardRun, 0, len(b.runs))
+	for _, r := range b.runs {
+		runs = append(runs, r)
+	}
+	b.mu.Unlock()
+	var errs []error
+	for _, r := range runs {
+		if err := r.sess.Send(ctx, discord.OpPresenceUpdate, presence); err != nil {
+			errs = append(errs, fmt.Errorf("nostrum: presence on shard %d: %w", r.id, err))
+		}
+	}
+	return errors.Join(errs...)
 }

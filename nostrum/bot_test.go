@@ -22,6 +22,8 @@ func TestBotHandlesTypedMessagesAndCaches(t *testing.T) {
 	serve(t, b.ChildSpec())
 	waitUntil(t, "guild in cache", func() bool { return b.Cache().Guilds() == 1 })
 	ch := channelOf(t, srv, 0)
+	subscribed, cancel := b.Subscribe(func(ev Event) bool { return ev.Type == "MESSAGE_CREATE" }, 4)
+	defer cancel()
 	want, err := srv.InjectMessage(ch, "hello from the fake")
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +33,18 @@ func TestBotHandlesTypedMessagesAndCaches(t *testing.T) {
 	if ev.Message == nil || ev.Message.Content != "hello from the fake" || ev.Message.ID != mustSnowflake(t, want.ID) ||
 		ev.Message.ChannelID != mustSnowflake(t, ch) || ev.Message.Author.Username != want.Author.Username {
 		t.Fatalf("typed message = %+v", ev.Message)
+	}
+	select {
+	case sev := <-subscribed:
+		if sev.Message == nil || sev.Message.ID != ev.Message.ID {
+			t.Fatalf("subscriber got %+v", sev)
+		}
+	case <-time.After(deadline):
+		t.Fatal("subscriber got nothing")
+	}
+	presence := map[string]any{"since": nil, "activities": []any{}, "status": "idle", "afk": false}
+	if err := b.UpdatePresence(context.Background(), presence); err != nil {
+		t.Fatal(err)
 	}
 	if me := b.Cache().Me(); me.Username != srv.BotUser().Username {
 		t.Fatalf("cached me = %+v", me)

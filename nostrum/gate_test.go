@@ -15,7 +15,7 @@ func TestGateRespectsSessionStartLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	release()
-	release() // idempotent
+	release()                             // idempotent
 	release, err = g.WaitIdentify(ctx, 1) // other bucket, but the budget is spent
 	if err != nil {
 		t.Fatal(err)

@@ -286,8 +286,11 @@ func (s *Session) serve(ctx context.Context, c *wsConn, resume bool, wg *sync.Wa
 	first := time.Duration(s.cfg.Rand() * float64(interval))
 	s.cfg.OnEvent(Hello{Shard: s.cfg.Shard, Interval: interval, FirstBeat: first})
 
-	// Reserve enough slots for every heartbeat of a window, plus IDENTIFY/RESUME.
-	reserved := max(s.cfg.SendReserved, int(math.Ceil(float64(s.cfg.SendWindow)/float64(interval)))+2)
+	// Reserve enough slots for every heartbeat of a window, plus IDENTIFY/RESUME, but at
+	// most half the limit, so ordinary sends always get through (a heartbeat interval far
+	// below the send window is a misconfiguration the gateway would punish anyway).
+	beats := int(math.Ceil(float64(s.cfg.SendWindow)/float64(interval))) + 2
+	reserved := max(s.cfg.SendReserved, min(beats, s.cfg.SendLimit/2))
 	c.lim = newSendLimiter(s.cfg.SendLimit, reserved, s.cfg.SendWindow+s.cfg.SendMargin)
 	c.acked.Store(true)
 	wg.Add(2)
