@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -53,11 +54,18 @@ func (e *Endpoint) SyncNodes(ctx context.Context, mandatory, optional []Node, ti
 	}
 	retry := time.NewTicker(e.tm.rejoinMin)
 	defer retry.Stop()
+	// Connection attempts end with the barrier.
+	actx, stopAttempts := context.WithCancel(ctx)
+	var attempts sync.WaitGroup
+	defer attempts.Wait()
+	defer stopAttempts()
 	connect := func() {
 		for _, n := range all {
 			if !isUp[n] {
+				attempts.Add(1)
 				go func() {
-					cctx, cc := context.WithTimeout(ctx, e.tm.linkTimeout)
+					defer attempts.Done()
+					cctx, cc := context.WithTimeout(actx, e.tm.linkTimeout)
 					defer cc()
 					_ = e.Connect(cctx, n)
 				}()
