@@ -163,14 +163,44 @@ type parser struct {
 	lx    *lexer
 	tok   token
 	stack []Term // scratch for elements of open lists and tuples, so each gets one exact-size slice
+
+	// Slabs: terms are carved out of chunks, so a big file costs few allocations.
+	atoms   slab[Atom]
+	ints    slab[Int]
+	strs    slab[String]
+	lists   slab[List]
+	tuples  slab[Tuple]
+	termBuf []Term
+}
+
+// slab hands out pointers into chunks of 256 values.
+type slab[T any] struct{ buf []T }
+
+func (s *slab[T]) alloc() *T {
+	if len(s.buf) == cap(s.buf) {
+		s.buf = make([]T, 0, 256)
+	}
+	s.buf = s.buf[:len(s.buf)+1]
+	return &s.buf[len(s.buf)-1]
 }
 
 // collect returns the elements pushed since base as an exact-size slice and pops them.
 func (p *parser) collect(base int) []Term {
-	if len(p.stack) == base {
+	n := len(p.stack) - base
+	if n == 0 {
 		return nil
 	}
-	out := make([]Term, len(p.stack)-base)
+	var out []Term
+	if n > 64 {
+		out = make([]Term, n)
+	} else {
+		if len(p.termBuf)+n > cap(p.termBuf) {
+			p.termBuf = make([]Term, 0, 4096)
+		}
+		start := len(p.termBuf)
+		p.termBuf = p.termBuf[:start+n]
+		out = p.termBuf[start : start+n : start+n]
+	}
 	copy(out, p.stack[base:])
 	clear(p.stack[base:])
 	p.stack = p.stack[:base]
@@ -244,8 +274,17 @@ func (p *parser) term(depth int) (Term, *Error) {
 	t := p.tok
 	switch t.kind {
 	case tAtom:
-		return &Atom{Name: t.text, At: t.pos}, p.advance()
-	case tInt, tFloat:
+		a := p.atoms.alloc()
+		a.Name, a.At = t.text, t.pos
+		return a, p.advance()
+	case tInt:
+		if t.big == nil {
+			n := p.ints.alloc()
+			n.Small, n.At = t.ival, t.pos
+			return n, p.advance()
+		}
+		return numberTerm(t, false), p.advance()
+	case tFloat:
 		return numberTerm(t, false), p.advance()
 	case tString:
 		return p.strings()
@@ -330,7 +369,8 @@ func (p *parser) signed() (Term, *Error) {
 }
 
 func (p *parser) strings() (Term, *Error) {
-	s := &String{Value: p.tok.text, At: p.tok.pos}
+	s := p.strs.alloc()
+	s.Value, s.At = p.tok.text, p.tok.pos
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -350,7 +390,8 @@ func (p *parser) strings() (Term, *Error) {
 }
 
 func (p *parser) list(depth int) (Term, *Error) {
-	l := &List{At: p.tok.pos}
+	l := p.lists.alloc()
+	l.At = p.tok.pos
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -397,7 +438,8 @@ func (p *parser) list(depth int) (Term, *Error) {
 }
 
 func (p *parser) tuple(depth int) (Term, *Error) {
-	t := &Tuple{At: p.tok.pos}
+	t := p.tuples.alloc()
+	t.At = p.tok.pos
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
