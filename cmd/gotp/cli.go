@@ -48,7 +48,7 @@ func (inv *invocation) bool(name string) bool { return inv.flags[name] == "true"
 var globalFlags = []flagDef{{name: "help", help: "show usage"}, {name: "h", help: "show usage"}}
 
 func commands() []command {
-	return []command{
+	return append([]command{
 		{
 			words:   []string{"config", "check"},
 			args:    "FILE...",
@@ -56,7 +56,7 @@ func commands() []command {
 			flags:   []flagDef{{name: "json", help: "print the kernel view (or the error) as JSON on stdout"}},
 			run:     configCheck,
 		},
-	}
+	}, remoteCommands()...)
 }
 
 func usage(w io.Writer) {
