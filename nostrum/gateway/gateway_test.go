@@ -357,7 +357,25 @@ func TestInvalidSessionResumable(t *testing.T) {
 
 func TestInvalidSessionNotResumableIdentifies(t *testing.T) {
 	srv := startFake(t, nil)
-	h, _ := newSession(t, srv, nil)
+	var mu sync.Mutex
+	var lostAt, reconnectAt time.Time
+	h, _ := newSession(t, srv, func(c *gateway.Config) {
+		c.InvalidSessionMin, c.InvalidSessionMax = 150*time.Millisecond, 200*time.Millisecond
+		next := c.OnEvent
+		c.OnEvent = func(e gateway.Event) {
+			mu.Lock()
+			switch e.(type) {
+			case gateway.SessionLost:
+				lostAt = time.Now()
+			case gateway.Connected:
+				if !lostAt.IsZero() && reconnectAt.IsZero() {
+					reconnectAt = time.Now()
+				}
+			}
+			mu.Unlock()
+			next(e)
+		}
+	})
 	h.run()
 	h.waitCount(1, "ready", count[gateway.Ready])
 	if err := srv.InvalidSession(0, false); err != nil {
@@ -374,6 +392,11 @@ func TestInvalidSessionNotResumableIdentifies(t *testing.T) {
 	}
 	if st.Connections != 2 {
 		t.Fatalf("connections = %d, want 2 (a new one on the base URL)", st.Connections)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if wait := reconnectAt.Sub(lostAt); wait < 150*time.Millisecond {
+		t.Fatalf("re-identified %v after op 9 false, want the 150–200 ms wait", wait)
 	}
 }
 
