@@ -129,6 +129,11 @@ func TestWireRejectsBadState(t *testing.T) {
 		"no session":     mk(state{V: wireVersion, Shards: noSession}),
 		"shard of range": mk(state{V: wireVersion, Shards: badShard}),
 		"shards garbage": mk(state{V: wireVersion, Shards: []byte{0xc1}}),
+		// bin32 claiming 1.4 GB: refused before the decoder allocates it.
+		"huge length":        []byte("\x84\xc6X00000\xc40"),
+		"huge array":         {0xdd, 0xff, 0xff, 0xff, 0xff},
+		"huge shards length": mk(state{V: wireVersion, Shards: []byte{0xdb, 0x7f, 0xff, 0xff, 0xff}}),
+		"trailing bytes":     append(mk(state{V: wireVersion, Shards: good}), 0),
 	}
 	for name, b := range cases {
 		if _, err := DecodeCheckpoint(b); !errors.Is(err, ErrBadState) {

@@ -69,12 +69,18 @@ func encode(infos []nostrum.ResumeInfo, cache []byte, at time.Time) ([]byte, err
 }
 
 func decode(b []byte) ([]nostrum.ResumeInfo, []byte, time.Time, error) {
+	if err := wellFormed(b); err != nil {
+		return nil, nil, time.Time{}, fmt.Errorf("%w: %v", ErrBadState, err)
+	}
 	var s state
 	if err := msgpack.Unmarshal(b, &s); err != nil {
 		return nil, nil, time.Time{}, fmt.Errorf("%w: %v", ErrBadState, err)
 	}
 	if s.V != wireVersion {
 		return nil, nil, time.Time{}, fmt.Errorf("%w: version %d, want %d", ErrBadState, s.V, wireVersion)
+	}
+	if err := wellFormed(s.Shards); err != nil {
+		return nil, nil, time.Time{}, fmt.Errorf("%w: shards: %v", ErrBadState, err)
 	}
 	infos, err := nostrum.DecodeResumeInfos(s.Shards)
 	if err != nil {
