@@ -101,25 +101,26 @@ func (s *Supervisor) startFailed(c *child, err error) error {
 	return &StartError{Supervisor: s.spec.Name, Child: c.spec.ID, Err: err}
 }
 
-// serve runs on the child's goroutine.
+// serve runs on the child's goroutine. It is kept to one frame above Serve (exited is
+// deferred, not a wrapper), as every idle child's stack holds it.
 func (s *Supervisor) serve(ctx context.Context, r *run, svc Service) {
-	err := serveSafely(ctx, svc)
-	r.err, r.cancelled = err, ctx.Err() != nil
+	defer s.exited(ctx, r)
+	r.err = svc.Serve(ctx)
+}
+
+// exited runs when Serve has returned or panicked: it records the exit and sends it to
+// the supervisor (or drops it if the supervisor is gone).
+func (s *Supervisor) exited(ctx context.Context, r *run) {
+	if v := recover(); v != nil {
+		r.err = &PanicError{Value: v, Stack: debug.Stack()}
+	}
+	r.cancelled = ctx.Err() != nil
 	r.cancel()
 	r.finished.Store(true)
 	select {
 	case s.exits <- r:
 	case <-s.done:
 	}
-}
-
-func serveSafely(ctx context.Context, svc Service) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: debug.Stack()}
-		}
-	}()
-	return svc.Serve(ctx)
 }
 
 // isNormal tells a normal exit: nil, ErrShutdown, or context.Canceled once the run's own

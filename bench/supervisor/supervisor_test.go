@@ -167,8 +167,9 @@ func memory() uint64 {
 
 // memoryParts returns the live heap and the goroutine stacks in use, after a GC.
 func memoryParts() (heap, stack uint64) {
-	runtime.GC()
-	runtime.GC()
+	for range 5 {
+		runtime.GC()
+	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc, m.StackInuse
