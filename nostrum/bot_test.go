@@ -412,3 +412,37 @@ func TestTokenNeverInLogsOrErrors(t *testing.T) {
 		t.Fatalf("connections %d, 4004s %d: want one attempt", st.Connections, st.CloseCodesSent[4004])
 	}
 }
+
+func TestShardRangeOfTotal(t *testing.T) {
+	srv := startFake(t, func(c *fakediscord.Config) {
+		c.Shards = 4
+		c.Guilds = fakediscord.MakeGuilds(4, 1)
+	})
+	rec := newRecorder()
+	b := testBot(t, srv, rec, nil, func(o *Options) { o.Shards = Shards{Mode: ShardsRange, From: 1, To: 2, Total: 4} })
+	serve(t, b.ChildSpec())
+	waitUntil(t, "two shards", func() bool { return srv.Stats().Identifies == 2 })
+	var got []int
+	for _, s := range srv.Stats().Sessions {
+		if s.NumShards != 4 {
+			t.Fatalf("session %+v: want 4 shards in total", s)
+		}
+		got = append(got, s.Shard)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("shards %v, want [1 2]", got)
+	}
+	waitUntil(t, "guilds of shards 1 and 2", func() bool { return b.Cache().Guilds() == 2 })
+	for _, g := range []int{1, 2} {
+		if _, err := srv.InjectMessage(channelOf(t, srv, g), fmt.Sprint("to shard ", g)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "messages", func() bool { return len(rec.messages()) == 2 })
+	for _, ev := range rec.messages() {
+		if want := "to shard " + fmt.Sprint(ev.Shard); ev.Message.Content != want || ev.ShardCount != 4 {
+			t.Fatalf("shard %d/%d got %q", ev.Shard, ev.ShardCount, ev.Message.Content)
+		}
+	}
+}
