@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -110,7 +111,7 @@ func (q startChildReq) handle(s *Supervisor) {
 		q.reply <- result{err: fmt.Errorf("supervisor %q: %w", s.spec.Name, err)}
 		return
 	} else if spec.Significant && s.spec.AutoShutdown == Never {
-		q.reply <- result{err: s.childError(spec.ID, fmt.Errorf("significant, but auto shutdown is never"))}
+		q.reply <- result{err: s.childError(spec.ID, errors.New("significant, but auto shutdown is never"))}
 		return
 	}
 	if _, ok := s.byID[spec.ID]; ok {

@@ -241,3 +241,21 @@ func TestOwnContextCancelledIsNormal(t *testing.T) {
 		t.Errorf("stop event %+v", h.raw[1])
 	}
 }
+
+// StartChild of a nested supervisor returns once the nested tree is up.
+func TestStartChildStartsANestedTreeSynchronously(t *testing.T) {
+	noLeaks(t)
+	h := newHarness(t)
+	r := run(t, h.spec(supervisor.OneForOne, h.child("A", supervisor.Permanent)))
+	sub := h.spec(supervisor.RestForOne, h.child("X", supervisor.Permanent), h.child("Y", supervisor.Permanent))
+	sub.Name = "sub"
+	if _, err := r.sup.StartChild(ctxT(t), sub.ChildSpec()); err != nil {
+		t.Fatal(err)
+	}
+	h.check("start A", "start X", "start Y", "start sub")
+	if err := r.sup.TerminateChild(ctxT(t), "sub"); err != nil {
+		t.Fatal(err)
+	}
+	h.check("start A", "start X", "start Y", "start sub", "stop Y", "stop X", "stop sub")
+	r.stop(t)
+}
