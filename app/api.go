@@ -61,6 +61,9 @@ func (c *Controller) Unload(ctx context.Context, name string) error {
 // started here, running elsewhere, or permitted nowhere (then the application counts as
 // started and runs when permitted).
 func (c *Controller) Start(ctx context.Context, name string, rt RestartType) error {
+	if err := c.barrier(ctx, name); err != nil {
+		return err
+	}
 	return c.call(ctx, func(r reqID) event { return evStart{Req: r, App: name, RT: rt} })
 }
 
@@ -76,6 +79,9 @@ func (c *Controller) Stop(ctx context.Context, name string) error {
 // the new instance started. Errors: ErrInvalidRestartType, ErrAlreadyRunningLocally,
 // ErrNotRunningDistributed, or the start's error (the old instance then keeps running).
 func (c *Controller) Takeover(ctx context.Context, name string, rt RestartType) error {
+	if err := c.barrier(ctx, name); err != nil {
+		return err
+	}
 	return c.call(ctx, func(r reqID) event { return evTakeover{Req: r, App: name, RT: rt} })
 }
 
@@ -83,6 +89,9 @@ func (c *Controller) Takeover(ctx context.Context, name string, rt RestartType) 
 // returns after the resulting move: permit false on the runner returns when another node
 // took it over (or it stopped), permit true returns when it started here if this node wins.
 func (c *Controller) Permit(ctx context.Context, name string, permit bool) error {
+	if err := c.barrier(ctx, name); err != nil {
+		return err
+	}
 	return c.call(ctx, func(r reqID) event { return evPermit{Req: r, App: name, Permit: permit} })
 }
 

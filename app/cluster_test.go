@@ -228,6 +228,7 @@ type tnode struct {
 	ep   *apptest.Endpoint
 	ctl  *Controller
 	apps map[string]*testApp
+	dead bool
 }
 
 func node(s string) dist.Node { return dist.Node(s + "@h") }
@@ -304,12 +305,42 @@ func (cl *cluster) boot(name string, mod ...func(*Config)) *tnode {
 		}
 	}
 	cl.nodes[name] = n
+	cl.meshed()
 	return n
+}
+
+// meshed waits until every live node's controller has said hello with every other one (the
+// runtime's boot barrier plays this part for real nodes).
+func (cl *cluster) meshed() {
+	cl.t.Helper()
+	var live []*tnode
+	for _, n := range cl.nodes {
+		if !n.dead {
+			live = append(live, n)
+		}
+	}
+	waitCond(cl.t, func() bool {
+		for _, a := range live {
+			ok := true
+			_ = a.ctl.query(func() {
+				for _, b := range live {
+					if a != b && !a.ctl.core.known[b.name] {
+						ok = false
+					}
+				}
+			})
+			if !ok {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // kill makes a node die abruptly (no callbacks), as SIGKILL.
 func (cl *cluster) kill(name string) {
 	n := cl.nodes[name]
+	n.dead = true
 	cl.net.Kill(n.name)
 	n.ctl.Halt()
 }

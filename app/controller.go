@@ -110,6 +110,8 @@ type Controller struct {
 	timers  map[string]*time.Timer
 	senders map[dist.Node]*sender
 	boots   map[dist.Node]uint64
+	bars    map[uint64]*barrier
+	nextBar uint64
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -139,6 +141,7 @@ func New(cfg Config) (*Controller, error) {
 		timers:  map[string]*time.Timer{},
 		senders: map[dist.Node]*sender{},
 		boots:   map[dist.Node]uint64{},
+		bars:    map[uint64]*barrier{},
 		done:    make(chan struct{}),
 	}
 	if c.log == nil {
@@ -216,19 +219,34 @@ func (c *Controller) servePeer(ctx context.Context, from dist.Peer, payload []by
 	if from.Hidden {
 		return nil, errors.New("controller messages from a hidden node are refused")
 	}
-	m, err := decodeMsg(payload)
+	msgs, err := decodeMsgs(payload)
 	if err != nil {
 		c.log.Warn("dropped a peer message", "from", string(from.Node), "reason", err.Error())
 		return nil, err
 	}
-	if m.Checkpoint != nil {
-		c.storeCheckpoint(from.Node, *m.Checkpoint)
-		return nil, nil
+	var forLoop []wireMsg
+	for _, m := range msgs {
+		if m.Checkpoint != nil {
+			c.storeCheckpoint(from.Node, *m.Checkpoint)
+		} else {
+			forLoop = append(forLoop, m)
+		}
 	}
-	c.postFunc(func() {
-		c.nodeEvent(from.Node, true, from.BootID)
-		c.apply(evPeer{From: from.Node, Msg: m})
-	})
+	if len(forLoop) > 0 {
+		c.postFunc(func() {
+			c.nodeEvent(from.Node, true, from.BootID)
+			for _, m := range forLoop {
+				switch {
+				case m.Ping != 0:
+					c.sender(from.Node).push(wireMsg{Pong: m.Ping})
+				case m.Pong != 0:
+					c.pong(from.Node, m.Pong)
+				default:
+					c.apply(evPeer{From: from.Node, Msg: m})
+				}
+			}
+		})
+	}
 	return nil, nil
 }
 
@@ -245,6 +263,7 @@ func (c *Controller) nodeEvent(n dist.Node, up bool, boot uint64) {
 	case up:
 		if known {
 			c.apply(evNodeDown{Node: n})
+			c.pong(n, 0)
 		}
 		c.boots[n] = boot
 		c.apply(evNodeUp{Node: n})
@@ -253,6 +272,7 @@ func (c *Controller) nodeEvent(n dist.Node, up bool, boot uint64) {
 	default:
 		delete(c.boots, n)
 		c.apply(evNodeDown{Node: n})
+		c.pong(n, 0)
 	}
 }
 
@@ -346,12 +366,7 @@ func (c *Controller) apply(ev event) {
 func (c *Controller) act(a action) {
 	switch x := a.(type) {
 	case actSend:
-		b, err := encodeMsg(x.Msg)
-		if err != nil {
-			c.log.Error("cannot encode a peer message", "reason", err.Error())
-			return
-		}
-		c.sender(x.To).push(b)
+		c.sender(x.To).push(x.Msg)
 	case actStartLocal:
 		c.startInstance(x)
 	case actStopLocal:
@@ -371,7 +386,7 @@ func (c *Controller) act(a action) {
 	case actReply:
 		if ch := c.waiters[x.Req]; ch != nil {
 			delete(c.waiters, x.Req)
-			ch <- x.Err
+			c.replyAfterSends(ch, x.Err)
 		}
 	case actArm:
 		if t := c.timers[x.App]; t != nil {
@@ -392,6 +407,32 @@ func (c *Controller) act(a action) {
 	case actFatal:
 		c.fatal(x.App, x.Reason)
 	}
+}
+
+// replyAfterSends answers an API call once the messages queued before the answer are handed
+// to the network, so a caller that next asks another node finds it told (as far as the
+// network goes).
+func (c *Controller) replyAfterSends(ch chan error, err error) {
+	type mark struct {
+		s *sender
+		n uint64
+	}
+	var marks []mark
+	for _, s := range c.senders {
+		if n, busy := s.pending(); busy {
+			marks = append(marks, mark{s, n})
+		}
+	}
+	if len(marks) == 0 {
+		ch <- err
+		return
+	}
+	go func() {
+		for _, m := range marks {
+			m.s.waitSent(m.n)
+		}
+		ch <- err
+	}()
 }
 
 func (c *Controller) startInstance(x actStartLocal) {

@@ -239,13 +239,17 @@ func (c *core) localStartFailed(a *appState, err error) {
 	werr := &Error{Err: ErrStartFailed, App: a.name, Cause: err}
 	c.logDecision(a, "start failed", err.Error(), &st, true)
 	a.stopWhenStarted = false
-	c.replyAll(&a.stopReqs, nil)
-	c.replyAll(&a.moveReqs, werr)
+	stops, moves := a.stopReqs, a.moveReqs
+	a.stopReqs, a.moveReqs = nil, nil
+	defer c.replyAll(&stops, nil)
+	defer c.replyAll(&moves, werr) // after the broadcast below
 	if st.Kind == KindTakeover && c.runsOn(a, st.From) {
 		// Deviation 3: the old instance keeps running.
+		starts := a.startReqs
+		a.startReqs = nil
 		c.becomeRemote(a, st.From, "takeover failed; the old instance keeps running")
 		c.broadcastFailed(a, st)
-		c.replyAll(&a.startReqs, werr)
+		c.replyAll(&starts, werr)
 		return
 	}
 	if len(a.startReqs) > 0 || a.dist == nil {
@@ -262,6 +266,9 @@ func (c *core) localStopped(e evLocalStopped) {
 	if a == nil || a.phase != phStopping {
 		return
 	}
+	// Peers hear that the local instance stopped before the callers are answered.
+	moves, stops := a.moveReqs, a.stopReqs
+	a.moveReqs, a.stopReqs = nil, nil
 	switch r := c.bestRunner(a); {
 	case r != "":
 		c.becomeRemote(a, r, "local instance stopped after the move")
@@ -273,8 +280,8 @@ func (c *core) localStopped(e evLocalStopped) {
 		c.logDecision(a, "stopped", "local instance stopped; runs nowhere known", nil, false)
 	}
 	c.broadcast(a)
-	c.replyAll(&a.stopReqs, nil)
-	c.replyAll(&a.moveReqs, nil)
+	c.replyAll(&stops, nil)
+	c.replyAll(&moves, nil)
 }
 
 func (c *core) localExited(e evLocalExited) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gotp/gotp/dist"
@@ -198,6 +199,11 @@ func (c *core) peerStatus(from dist.Node, st appStatus) {
 	}
 	if st.Started {
 		delete(a.excluded, from)
+		if (prev == nil || !prev.status.Started) && !slices.Contains(a.dist.flatNodes(), from) {
+			// A node outside the list joined the audience: tell it where the app runs now.
+			mine := c.status(a)
+			c.send(from, wireMsg{Status: &mine})
+		}
 	}
 	wasRunning := prev != nil && prev.status.Running
 	switch {

@@ -29,7 +29,7 @@ type outcome struct {
 // permitted reports whether n may run the application (OTP: its run entry is true).
 func (c *core) permitted(a *appState, n dist.Node) bool {
 	if n == c.self {
-		return a.permit && a.loaded
+		return a.permit && a.loaded && slices.Contains(a.dist.flatNodes(), n)
 	}
 	if !c.up[n] || !c.known[n] || a.excluded[n] || a.mismatch[n] {
 		return false
@@ -290,16 +290,28 @@ func (c *core) status(a *appState) appStatus {
 	return st
 }
 
-// broadcast tells every peer that is up about a change of a (OTP sends to all known nodes).
+// broadcast tells the peers that care about a change of a: the nodes of its list and the
+// peers that started it (OTP sends to all known nodes; the others never need it).
 func (c *core) broadcast(a *appState) {
 	if a.dist == nil {
 		return
 	}
 	st := c.status(a)
-	for _, n := range sortedNodes(c.up) {
+	for _, n := range c.audience(a) {
 		s := st
 		c.send(n, wireMsg{Status: &s})
 	}
+}
+
+// audience returns the up peers in a's list or known to have started a, sorted.
+func (c *core) audience(a *appState) []dist.Node {
+	var out []dist.Node
+	for _, n := range sortedNodes(c.up) {
+		if p := a.peers[n]; (p != nil && p.status.Started) || slices.Contains(a.dist.flatNodes(), n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // broadcastFailed tells peers that the local start at epoch st.Epoch failed.
@@ -309,7 +321,7 @@ func (c *core) broadcastFailed(a *appState, st StartType) {
 	}
 	s := c.status(a)
 	s.Failed, s.Kind, s.From, s.IEpoch = true, st.Kind, st.From, st.Epoch
-	for _, n := range sortedNodes(c.up) {
+	for _, n := range c.audience(a) {
 		m := s
 		c.send(n, wireMsg{Status: &m})
 	}

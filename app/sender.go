@@ -12,7 +12,10 @@ type sender struct {
 	c     *Controller
 	to    dist.Node
 	mu    sync.Mutex
-	queue [][]byte
+	queue []wireMsg
+	enq   uint64 // messages pushed
+	done  uint64 // messages handed to the network
+	flush *sync.Cond
 	wake  chan struct{}
 	stop  chan struct{}
 	once  sync.Once
@@ -23,15 +26,17 @@ func (c *Controller) sender(to dist.Node) *sender {
 		return s
 	}
 	s := &sender{c: c, to: to, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	s.flush = sync.NewCond(&s.mu)
 	c.senders[to] = s
 	c.wg.Add(1)
 	go s.run()
 	return s
 }
 
-func (s *sender) push(b []byte) {
+func (s *sender) push(m wireMsg) {
 	s.mu.Lock()
-	s.queue = append(s.queue, b)
+	s.queue = append(s.queue, m)
+	s.enq++
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -39,7 +44,31 @@ func (s *sender) push(b []byte) {
 	}
 }
 
-func (s *sender) close() { s.once.Do(func() { close(s.stop) }) }
+func (s *sender) close() {
+	s.once.Do(func() {
+		close(s.stop)
+		s.mu.Lock()
+		s.done = s.enq // nothing more will be sent: release waiters
+		s.flush.Broadcast()
+		s.mu.Unlock()
+	})
+}
+
+// pending returns the count of pushed messages and whether some are not sent yet.
+func (s *sender) pending() (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enq, s.done < s.enq
+}
+
+// waitSent waits until the first mark messages are handed to the network.
+func (s *sender) waitSent(mark uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.done < mark {
+		s.flush.Wait()
+	}
+}
 
 func (s *sender) run() {
 	defer s.c.wg.Done()
@@ -59,10 +88,22 @@ func (s *sender) run() {
 			if len(batch) == 0 {
 				break
 			}
-			for _, b := range batch {
+			// Everything queued goes in one frame (a batch), up to maxBatch messages each.
+			for len(batch) > 0 {
+				n := min(len(batch), maxBatch)
+				b, err := encodeMsgs(batch[:n])
+				batch = batch[n:]
+				if err != nil {
+					s.c.log.Error("cannot encode a peer message", "reason", err.Error())
+					continue
+				}
 				// A failed send means the link is gone; the nodedown that follows tells the
 				// core, and the hello after the next nodeup resynchronises the peer.
 				_ = s.c.net.Send(s.c.ctx, s.to, ServicePeer, b)
+				s.mu.Lock()
+				s.done += uint64(n)
+				s.flush.Broadcast()
+				s.mu.Unlock()
 			}
 		}
 	}
@@ -74,10 +115,7 @@ func (c *Controller) checkpoint(_ context.Context, app string, epoch uint64, dat
 	if d == nil || c.net == nil {
 		return nil
 	}
-	b, err := encodeMsg(wireMsg{Checkpoint: &checkpointMsg{App: app, Epoch: epoch, Data: data}})
-	if err != nil {
-		return err
-	}
+	b := wireMsg{Checkpoint: &checkpointMsg{App: app, Epoch: epoch, Data: data}}
 	if !c.postFunc(func() {
 		for _, n := range d.flatNodes() {
 			if n != c.self && c.core.up[n] {

@@ -78,7 +78,8 @@ func TestSuitePermitFalseStartDist(t *testing.T) {
 	m = cl.r.expect(t, m, "cp1 app1 start normal@1")
 	cl.permit("cp1", "app2", true)
 	m = cl.r.expect(t, m, "cp1 app2 start normal@1")
-	cl.permit("cp2", "app1", true) // lower priority than the runner: no move
+	cl.waitWhere("cp2", "app1", "cp1") // synchronisation point: cp2 knows where it runs
+	cl.permit("cp2", "app1", true)     // lower priority than the runner: no move
 	cl.waitWhere("cp3", "app2", "cp1")
 	cl.r.quiet(t, m, quietWindow)
 

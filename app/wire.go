@@ -76,11 +76,68 @@ type wireMsg struct {
 	Status     *appStatus     `msgpack:"s,omitempty"`
 	Weight     *weightMsg     `msgpack:"w,omitempty"`
 	Checkpoint *checkpointMsg `msgpack:"c,omitempty"`
+	Ping       uint64         `msgpack:"pi,omitempty"` // barrier: answer with Pong after what you sent before
+	Pong       uint64         `msgpack:"po,omitempty"`
 }
 
 func encodeMsg(m wireMsg) ([]byte, error) {
 	m.Version = protocolVersion
 	return msgpack.Marshal(&m)
+}
+
+// maxBatch bounds the messages in one frame.
+const maxBatch = 256
+
+// batchMsg is several messages in one frame, handled in order.
+type batchMsg struct {
+	Version int       `msgpack:"v"`
+	Batch   []wireMsg `msgpack:"b"`
+}
+
+// encodeMsgs encodes one message as itself and several as a batch.
+func encodeMsgs(ms []wireMsg) ([]byte, error) {
+	if len(ms) == 1 {
+		return encodeMsg(ms[0])
+	}
+	b := batchMsg{Version: protocolVersion, Batch: make([]wireMsg, len(ms))}
+	for i, m := range ms {
+		m.Version = protocolVersion
+		b.Batch[i] = m
+	}
+	return msgpack.Marshal(&b)
+}
+
+// decodeMsgs decodes a message or a batch of messages.
+func decodeMsgs(b []byte) ([]wireMsg, error) {
+	var probe struct {
+		Version int                  `msgpack:"v"`
+		Batch   []msgpack.RawMessage `msgpack:"b"`
+	}
+	if err := msgpack.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadMessage, err)
+	}
+	if probe.Batch == nil {
+		m, err := decodeMsg(b)
+		if err != nil {
+			return nil, err
+		}
+		return []wireMsg{m}, nil
+	}
+	if probe.Version != protocolVersion {
+		return nil, fmt.Errorf("%w: protocol version %d, want %d", errBadMessage, probe.Version, protocolVersion)
+	}
+	if len(probe.Batch) > maxBatch {
+		return nil, fmt.Errorf("%w: batch of %d messages", errBadMessage, len(probe.Batch))
+	}
+	out := make([]wireMsg, 0, len(probe.Batch))
+	for _, raw := range probe.Batch {
+		m, err := decodeMsg(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 var errBadMessage = errors.New("malformed controller message")
@@ -106,6 +163,12 @@ func decodeMsg(b []byte) (wireMsg, error) {
 	if m.Checkpoint != nil {
 		n++
 	}
+	if m.Ping != 0 {
+		n++
+	}
+	if m.Pong != 0 {
+		n++
+	}
 	if n != 1 {
 		return wireMsg{}, fmt.Errorf("%w: %d bodies", errBadMessage, n)
 	}
@@ -119,6 +182,16 @@ func decodeMsg(b []byte) (wireMsg, error) {
 func sameNodes(a, b [][]dist.Node) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	equal := true
+	for i := range a {
+		if !slices.Equal(a[i], b[i]) {
+			equal = false
+			break
+		}
+	}
+	if equal {
+		return true
 	}
 	for i := range a {
 		x, y := slices.Clone(a[i]), slices.Clone(b[i])

@@ -1,0 +1,68 @@
+package app
+
+import (
+	"context"
+
+	"github.com/gotp/gotp/dist"
+)
+
+// A barrier makes an API call that decides a placement (Start, Permit, Takeover of a
+// distributed application) see what the application's peers had said before the call: it
+// sends a Ping to each of them and waits for their Pongs. A peer answers after handling what
+// it received before, and its messages arrive in order, so once its Pong is in, everything it
+// sent earlier (say, that it now runs the application) has been applied here. OTP gets the
+// same effect from the global lock its permit and takeover take over all nodes.
+type barrier struct {
+	waiting map[dist.Node]bool
+	done    chan struct{}
+}
+
+func (c *Controller) barrier(ctx context.Context, app string) error {
+	if c.dist[app] == nil || c.net == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	if !c.postFunc(func() {
+		a := c.core.apps[app]
+		if a == nil {
+			close(done)
+			return
+		}
+		peers := c.core.audience(a)
+		if len(peers) == 0 {
+			close(done)
+			return
+		}
+		c.nextBar++
+		b := &barrier{waiting: map[dist.Node]bool{}, done: done}
+		c.bars[c.nextBar] = b
+		for _, n := range peers {
+			b.waiting[n] = true
+			c.sender(n).push(wireMsg{Ping: c.nextBar})
+		}
+	}) {
+		return ErrShutdown
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return ErrShutdown
+	}
+}
+
+// pong records n's answer to barrier id; id 0 means n went down (it answers no barrier).
+func (c *Controller) pong(n dist.Node, id uint64) {
+	for bid, b := range c.bars {
+		if id != 0 && bid != id {
+			continue
+		}
+		delete(b.waiting, n)
+		if len(b.waiting) == 0 {
+			close(b.done)
+			delete(c.bars, bid)
+		}
+	}
+}
