@@ -315,3 +315,36 @@ func TestFailoverWithoutCheckpointIdentifies(t *testing.T) {
 		t.Fatalf("identifies %d, resumes %d, want 2 and 0", st.Identifies, st.Resumes)
 	}
 }
+
+// A rolling restart: a node shutting down with HandoverOnShutdown moves the bot to its peer
+// through the takeover path first, so the session moves instead of ending.
+func TestShutdownWithHandoverMovesSession(t *testing.T) {
+	c := cluster(t, hatest.Options{Controller: func(cfg *app.Config) { cfg.HandoverOnShutdown = true }})
+	ctx := ctxT(t)
+	w := hatest.Mark(c.Fake, c.Log)
+	stop := c.Stream(rate)
+	defer stop()
+	if err := c.Log.Wait(ctx, w.Log, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Node("a").Ctl.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := c.Log.Len()
+	if err := c.Log.Wait(ctx, after, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	f := c.Settle(ctx, "a", "b", w, nil)
+	t.Logf("handover on shutdown: %+v", f)
+	if f.Lost != 0 || f.HandledTwice != 0 {
+		t.Fatalf("figures %+v: want none lost, none handled twice", f)
+	}
+	st := c.Fake.Stats()
+	if st.Identifies != 1 || st.Resumes != 1 || st.CloseCodesReceived[1000] != 0 {
+		t.Fatalf("identifies %d, resumes %d, closes %v; want the session moved, not ended", st.Identifies, st.Resumes, st.CloseCodesReceived)
+	}
+	if stopped := eventsOf[ha.Stopped](c, "a"); len(stopped) != 1 || stopped[0].Closed {
+		t.Fatalf("a stopped %+v, want one detaching stop", stopped)
+	}
+}

@@ -37,9 +37,11 @@ type Options struct {
 	// takeover has already taken the handoff).
 	FailStart func(node string, st app.StartType) error
 	// Ha adjusts each node's adapter config.
-	Ha     func(*ha.Config)
-	Fake   func(*fakediscord.Config)
-	Logger *slog.Logger // default: discard
+	Ha   func(*ha.Config)
+	Fake func(*fakediscord.Config)
+	// Controller adjusts each node's controller config.
+	Controller func(*app.Config)
+	Logger     *slog.Logger // default: discard
 }
 
 // Cluster is a fake Discord and nodes running the bot application on an in-memory mesh.
@@ -138,8 +140,12 @@ func (c *Cluster) Boot(ctx context.Context, name string) (*Node, error) {
 	for _, n := range c.opts.Nodes {
 		tier = append(tier, NodeName(n))
 	}
-	ctl, err := app.New(app.Config{Network: ep, Logger: c.log,
-		Distributed: []app.Distributed{{App: AppName, Timeout: c.opts.Timeout, Nodes: [][]dist.Node{tier}}}})
+	acfg := app.Config{Network: ep, Logger: c.log,
+		Distributed: []app.Distributed{{App: AppName, Timeout: c.opts.Timeout, Nodes: [][]dist.Node{tier}}}}
+	if c.opts.Controller != nil {
+		c.opts.Controller(&acfg)
+	}
+	ctl, err := app.New(acfg)
 	if err != nil {
 		return nil, err
 	}
