@@ -25,7 +25,8 @@ func startFake(t *testing.T, mod func(*fakediscord.Config)) *fakediscord.Server 
 	t.Helper()
 	cfg := fakediscord.Config{
 		Token:             testToken,
-		HeartbeatInterval: 500 * time.Millisecond,
+		HeartbeatInterval: 2 * time.Second,
+		HeartbeatTimeout:  10 * time.Second, // no spurious resumes on a loaded machine
 		IdentifyWindow:    50 * time.Millisecond,
 		ReplayBuffer:      20000,
 		Logger:            slog.New(slog.DiscardHandler),

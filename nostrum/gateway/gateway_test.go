@@ -25,8 +25,11 @@ const (
 func startFake(t *testing.T, mod func(*fakediscord.Config)) *fakediscord.Server {
 	t.Helper()
 	cfg := fakediscord.Config{
-		Token:             testToken,
-		HeartbeatInterval: 500 * time.Millisecond,
+		Token: testToken,
+		// Long heartbeats with a generous timeout: a loaded machine must not turn into
+		// spurious resumes. Tests of heartbeats set their own.
+		HeartbeatInterval: 2 * time.Second,
+		HeartbeatTimeout:  10 * time.Second,
 		IdentifyWindow:    time.Millisecond,
 	}
 	if mod != nil {
@@ -301,7 +304,9 @@ func TestOp7ResumesOnResumeURLWithoutLoss(t *testing.T) {
 }
 
 func TestZombieResumesOnResumeURLWithoutLoss(t *testing.T) {
-	srv := startFake(t, func(c *fakediscord.Config) { c.HeartbeatInterval = 300 * time.Millisecond })
+	srv := startFake(t, func(c *fakediscord.Config) {
+		c.HeartbeatInterval, c.HeartbeatTimeout = 300*time.Millisecond, 0 // 1.5 × interval
+	})
 	h, _ := newSession(t, srv, nil)
 	h.run()
 	h.waitCount(1, "ready", count[gateway.Ready])
@@ -544,7 +549,7 @@ func TestSendBurstNeverTrips4008(t *testing.T) {
 	// machine (the fake counts arrivals); with the real window it is 250 ms of 60 s.
 	srv := startFake(t, func(c *fakediscord.Config) {
 		c.SendLimit, c.SendWindow = 120, 400*time.Millisecond
-		c.HeartbeatInterval = 100 * time.Millisecond
+		c.HeartbeatInterval = 500 * time.Millisecond // heartbeats interleave with the burst
 	})
 	h, s := newSession(t, srv, func(c *gateway.Config) {
 		c.SendLimit, c.SendWindow, c.SendMargin = 120, 400*time.Millisecond, 200*time.Millisecond
@@ -561,7 +566,12 @@ func TestSendBurstNeverTrips4008(t *testing.T) {
 	}
 	st := srv.Stats()
 	if st.CloseCodesSent[4008] != 0 || st.Connections != 1 {
-		t.Fatalf("4008 sent %d times, %d connections", st.CloseCodesSent[4008], st.Connections)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		t.Fatalf("4008 sent %d times, %d connections; events %v", st.CloseCodesSent[4008], st.Connections, h.events)
+	}
+	if st.HeartbeatACKs == 0 {
+		t.Fatal("no heartbeat went out during the burst")
 	}
 	if n := count[gateway.Disconnected](h.events); n != 0 {
 		t.Fatalf("disconnected %d times during the burst (heartbeats starved?)", n)
