@@ -18,8 +18,9 @@
 //     after its last checkpoint come again (reply with a nonce and EnforceNonce, see
 //     rest.ReplyNonce, so Discord creates each reply once). A session that cannot be resumed
 //     is replaced by a fresh IDENTIFY and a SessionLost event.
-//   - Stop: Shutdown and Stopped end the sessions (close 1000); Moved, Crashed and a kill
-//     (the context ends with no stop reason) detach them, so another node can resume them.
+//   - Stop: Shutdown and Stopped end the sessions (close 1000; see KeepSessionOnShutdown);
+//     Moved, Crashed and a kill (the context ends with no stop reason) detach them, so
+//     another node can resume them.
 //
 // nostrum itself knows nothing of nodes; everything above lives here.
 //
@@ -62,6 +63,11 @@ type Config struct {
 	// CheckpointEvents checkpoints after this many handled events, sooner than the
 	// interval; default 100.
 	CheckpointEvents int
+	// KeepSessionOnShutdown detaches the sessions on a node Shutdown instead of ending them,
+	// so that the node that fails over when this one leaves the mesh resumes them from the
+	// last checkpoint (OTP's default shutdown fails distributed applications over). Stopped
+	// always ends them. Default false: Shutdown ends them with close 1000.
+	KeepSessionOnShutdown bool
 	// StopTimeout bounds closing or detaching the shards when the instance stops; default
 	// Bot.DrainTimeout (10s when unset) + 5s.
 	StopTimeout time.Duration

@@ -348,3 +348,38 @@ func TestShutdownWithHandoverMovesSession(t *testing.T) {
 		t.Fatalf("a stopped %+v, want one detaching stop", stopped)
 	}
 }
+
+// With KeepSessionOnShutdown, OTP's default shutdown (stop, leave, peers fail over) keeps
+// the session: the peer resumes it from the last checkpoint and loses nothing.
+func TestShutdownKeepingSessionFailsOver(t *testing.T) {
+	c := cluster(t, hatest.Options{Ha: func(cfg *ha.Config) { cfg.KeepSessionOnShutdown = true }})
+	ctx := ctxT(t)
+	w := hatest.Mark(c.Fake, c.Log)
+	stop := c.Stream(rate)
+	defer stop()
+	if _, err := c.Events.Wait(ctx, 0, func(x hatest.NodeEvent) bool {
+		_, ok := x.Event.(ha.Checkpointed)
+		return ok && x.Node == "a"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Node("a").Ctl.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Net.Kill(hatest.NodeName("a")) // a leaves the mesh; b fails over from it
+	after := c.Log.Len()
+	if err := c.Log.Wait(ctx, after, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	f := c.Settle(ctx, "a", "b", w, nil)
+	t.Logf("shutdown keeping the session: %+v", f)
+	st := c.Fake.Stats()
+	if f.Lost != 0 || st.Identifies != 1 || st.Resumes != 1 || st.CloseCodesReceived[1000] != 0 {
+		t.Fatalf("figures %+v; identifies %d, resumes %d, closes %v; want nothing lost and the session resumed",
+			f, st.Identifies, st.Resumes, st.CloseCodesReceived)
+	}
+	if stopped := eventsOf[ha.Stopped](c, "a"); len(stopped) != 1 || stopped[0].Closed || stopped[0].Reason != "shutdown" {
+		t.Fatalf("a stopped %+v, want one detaching shutdown", stopped)
+	}
+}

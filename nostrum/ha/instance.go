@@ -57,11 +57,12 @@ func (in *instance) bot() *nostrum.Bot { return in.nb.Load() }
 // resuming the sessions the tracker knows).
 func (in *instance) Start(ctx context.Context) error {
 	in.mu.Lock()
-	first := in.gen == nil
+	prev := in.gen
 	in.mu.Unlock()
 	infos, snap := in.resume, in.snapshot
-	if !first {
-		infos, snap = in.tr.infos(), nil
+	if prev != nil {
+		infos = in.tr.infos()
+		snap, _ = prev.bot.Snapshot() // nil on error: the resumed shards start with no cache
 	}
 	g, err := in.startGen(ctx, infos, snap)
 	if err != nil {
@@ -165,7 +166,8 @@ func (in *instance) Serve(ctx context.Context) error {
 	}
 }
 
-// stop ends the instance: close 1000 on Shutdown and Stopped, detach otherwise. With no
+// stop ends the instance: close 1000 on Stopped and (unless KeepSessionOnShutdown) Shutdown,
+// detach otherwise. With no
 // stop reason the instance was killed (or its start failed): it stops handling at once.
 func (in *instance) stop(ctx context.Context) {
 	reason, ok := app.StopReasonFrom(ctx)
@@ -178,12 +180,17 @@ func (in *instance) stop(ctx context.Context) {
 	in.mu.Unlock()
 	sctx, cancel := context.WithTimeout(context.Background(), in.b.cfg.StopTimeout)
 	defer cancel()
-	closeIt := ok && (reason.Kind == app.StopShutdown || reason.Kind == app.StopStopped)
+	closeIt := ok && (reason.Kind == app.StopStopped ||
+		reason.Kind == app.StopShutdown && !in.b.cfg.KeepSessionOnShutdown)
 	var err error
 	if closeIt {
 		err = g.bot.Close(sctx)
 	} else {
-		_, err = g.bot.Detach(sctx)
+		var infos []nostrum.ResumeInfo
+		infos, err = g.bot.Detach(sctx)
+		if err == nil && ok && reason.Kind != app.StopMoved {
+			in.finalCheckpoint(ctx, infos)
+		}
 	}
 	if err != nil {
 		in.b.log.Warn("ha: stopping the shards", "err", err)
@@ -199,6 +206,21 @@ func (in *instance) stop(ctx context.Context) {
 		why = reason.String()
 	}
 	in.b.emit(Stopped{Reason: why, Closed: closeIt})
+}
+
+// finalCheckpoint replicates the detached sessions' final state (best effort: the peers
+// that fail over then replay nothing this instance handled).
+func (in *instance) finalCheckpoint(ctx context.Context, infos []nostrum.ResumeInfo) {
+	if len(infos) == 0 {
+		return
+	}
+	data, err := EncodeCheckpoint(Checkpoint{Shards: infos, At: time.Now()})
+	if err == nil {
+		err = app.Checkpoint(ctx, data)
+	}
+	if err == nil {
+		in.b.emit(Checkpointed{Shards: infos})
+	}
 }
 
 // checkpoints replicates the tracker's state every CheckpointInterval, or sooner when

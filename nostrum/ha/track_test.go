@@ -114,6 +114,14 @@ func TestWireRoundTrip(t *testing.T) {
 	if err != nil || !slices.Equal(c.Shards, shards[:1]) || !c.At.Equal(at) {
 		t.Fatalf("checkpoint round trip: %+v %v", c, err)
 	}
+	// A shard without a session (between a lost session and its READY) is left out.
+	b, err = EncodeCheckpoint(Checkpoint{Shards: []nostrum.ResumeInfo{shards[0], {ShardID: 1, ShardCount: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := DecodeCheckpoint(b); err != nil || !slices.Equal(c.Shards, shards[:1]) {
+		t.Fatalf("checkpoint with a sessionless shard: %+v %v", c, err)
+	}
 }
 
 // Malformed state is an error wrapping ErrBadState, never a panic.

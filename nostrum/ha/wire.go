@@ -2,6 +2,7 @@ package ha
 
 import (
 	"errors"
+	"slices"
 	"fmt"
 	"time"
 
@@ -38,7 +39,7 @@ type Checkpoint struct {
 	At     time.Time
 }
 
-// EncodeHandoff encodes h (msgpack).
+// EncodeHandoff encodes h (msgpack); shards without a session are left out.
 func EncodeHandoff(h Handoff) ([]byte, error) { return encode(h.Shards, h.Cache, h.At) }
 
 // DecodeHandoff decodes and checks what EncodeHandoff made; errors wrap ErrBadState.
@@ -47,7 +48,7 @@ func DecodeHandoff(b []byte) (Handoff, error) {
 	return Handoff{Shards: infos, Cache: cache, At: at}, err
 }
 
-// EncodeCheckpoint encodes c (msgpack).
+// EncodeCheckpoint encodes c (msgpack); shards without a session are left out.
 func EncodeCheckpoint(c Checkpoint) ([]byte, error) { return encode(c.Shards, nil, c.At) }
 
 // DecodeCheckpoint decodes and checks what EncodeCheckpoint made; errors wrap ErrBadState.
@@ -56,7 +57,9 @@ func DecodeCheckpoint(b []byte) (Checkpoint, error) {
 	return Checkpoint{Shards: infos, At: at}, err
 }
 
+// encode keeps the shards that have a session (the others IDENTIFY wherever they start).
 func encode(infos []nostrum.ResumeInfo, cache []byte, at time.Time) ([]byte, error) {
+	infos = slices.DeleteFunc(slices.Clone(infos), func(ri nostrum.ResumeInfo) bool { return ri.SessionID == "" })
 	sh, err := nostrum.EncodeResumeInfos(infos)
 	if err != nil {
 		return nil, err
