@@ -343,4 +343,3 @@ func report(what string, ds []time.Duration) {
 	fmt.Printf("%s: n=%d  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  min %.1f ms  max %.1f ms\n",
 		what, len(s), q(0.5), q(0.9), q(0.99), q(0), q(1))
 }
-
