@@ -150,3 +150,37 @@ func TestSameFields(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecode isolates the decoding half of BenchmarkMessageCreate (no handler
+// goroutine): frame → typed message.
+func BenchmarkDecode(b *testing.B) {
+	frames := loadStream(b)
+	b.Run("gotp", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			p, err := discord.DecodePayload(string(frames[i%len(frames)]))
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := new(discord.Message)
+			if err := discord.DecodeMessage(p.D, m); err != nil {
+				b.Fatal(err)
+			}
+			sink.Add(int64(len(m.Content)))
+		}
+	})
+	b.Run("discordgo", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var e *discordgo.Event
+			if err := json.NewDecoder(bytes.NewBuffer(frames[i%len(frames)])).Decode(&e); err != nil {
+				b.Fatal(err)
+			}
+			mc := &discordgo.MessageCreate{}
+			if err := json.Unmarshal(e.RawData, mc); err != nil {
+				b.Fatal(err)
+			}
+			sink.Add(int64(len(mc.Content)))
+		}
+	})
+}
