@@ -64,22 +64,27 @@ func (Disconnected) isEvent() {}
 func (e Hello) String() string {
 	return fmt.Sprintf("shard %d hello: interval %v, first beat in %v", e.Shard, e.Interval, e.FirstBeat)
 }
+
 // String describes the event.
 func (e Connected) String() string {
 	return fmt.Sprintf("shard %d connected to %s (resume %v)", e.Shard, e.URL, e.Resume)
 }
+
 // String describes the event.
 func (e Ready) String() string {
 	return fmt.Sprintf("shard %d ready, session %s", e.Shard, e.SessionID)
 }
+
 // String describes the event.
 func (e Resumed) String() string {
 	return fmt.Sprintf("shard %d resumed from seq %d", e.Shard, e.From)
 }
+
 // String describes the event.
 func (e SessionLost) String() string {
 	return fmt.Sprintf("shard %d lost its session after seq %d: %s", e.Shard, e.LastSeq, e.Reason)
 }
+
 // String describes the event.
 func (e Disconnected) String() string {
 	return fmt.Sprintf("shard %d disconnected: %s (code %d)", e.Shard, e.Reason, e.Code)
