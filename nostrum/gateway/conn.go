@@ -47,6 +47,7 @@ type wsConn struct {
 	prio   chan outMsg
 	normal chan outMsg
 	gone   chan struct{}
+	wdone  chan struct{} // closed when writeLoop has exited (e.g. after a write error)
 	acked  atomic.Bool
 	// busy is set while the reader waits in Dispatch, stalled when such a wait was long:
 	// an ACK may then sit unread in the socket, so no zombie verdict is possible.
@@ -70,6 +71,8 @@ func (c *wsConn) write(ctx context.Context, b []byte, prio bool) error {
 	case ch <- m:
 	case <-c.gone:
 		return errConnGone
+	case <-c.wdone:
+		return errConnGone
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -77,6 +80,8 @@ func (c *wsConn) write(ctx context.Context, b []byte, prio bool) error {
 	case err := <-m.done:
 		return err
 	case <-c.gone:
+		return errConnGone
+	case <-c.wdone:
 		return errConnGone
 	case <-ctx.Done():
 		return ctx.Err() // it may still be written
@@ -110,6 +115,7 @@ func (c *wsConn) kill(k killKind) {
 func (c *wsConn) killedAs() killKind { return killKind(c.killed.Load()) }
 
 func (c *wsConn) writeLoop() {
+	defer close(c.wdone)
 	for {
 		var m outMsg
 		prio := false
@@ -159,6 +165,9 @@ func (c *wsConn) send(m outMsg, prio bool) bool {
 	}
 	err := c.ws.WriteMessage(websocket.TextMessage, m.b)
 	m.done <- err
+	if err != nil {
+		_ = c.ws.Close() // a connection we cannot write to is dead: wake the reader
+	}
 	return err == nil
 }
 
@@ -236,6 +245,7 @@ func (s *Session) connect(ctx context.Context, target string, resume bool) (outc
 		prio:   make(chan outMsg, 4),
 		normal: make(chan outMsg),
 		gone:   make(chan struct{}),
+		wdone:  make(chan struct{}),
 	}
 	if s.cfg.Compress {
 		c.zr = newInflater()
