@@ -175,9 +175,34 @@ func memoryParts() (heap, stack uint64) {
 	return m.HeapAlloc, m.StackInuse
 }
 
+// background parks 1,000 small goroutines until the returned func is called. A
+// goroutine's first stack follows the average stack size seen at the last GC: in a bare
+// test binary that average comes from a few deep goroutines (4 KiB), so the children
+// created before the first GC of a tree's start would get 4 KiB stacks, as many as the
+// library allocates little (a library that allocates more triggers that GC sooner).
+// Real programs have goroutines of their own; with these, the first stacks are the
+// 2 KiB minimum from the start, for both libraries alike.
+func background() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-done
+		}()
+	}
+	runtime.GC()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // benchTree measures, per iteration, the start of a tree of treeSize idle children
 // (until every child's Serve runs) and the memory it holds; stop is not timed.
 func benchTree(b *testing.B, start func(wg *sync.WaitGroup) (stop func())) {
+	defer background()()
 	var perChild float64
 	for range b.N {
 		b.StopTimer()
@@ -298,6 +323,7 @@ func measureTree(start func(wg *sync.WaitGroup) (stop func())) treeFigures {
 // in both) are the same by construction. On a loaded machine the CPU time is the
 // steadier start figure.
 func BenchmarkTree10kPaired(b *testing.B) {
+	defer background()()
 	var g, s []treeFigures
 	for range b.N {
 		g = append(g, measureTree(func(wg *sync.WaitGroup) func() { return gotpTree(b, wg) }))
