@@ -451,3 +451,37 @@ func TestShardRangeOfTotal(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentHandlersCommitLowWatermark(t *testing.T) {
+	srv := startFake(t, nil)
+	rec := newRecorder()
+	b := testBot(t, srv, rec, nil, func(o *Options) { o.Concurrency = 4 })
+	serve(t, b.ChildSpec())
+	waitUntil(t, "ready", func() bool { return b.Cache().Guilds() == 1 })
+	for i := 0; i < 200; i++ {
+		if _, err := srv.InjectMessage(channelOf(t, srv, 0), fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "all handled", func() bool { return len(rec.messages()) == 200 })
+	seen := map[string]bool{}
+	var maxSeq int64
+	for _, ev := range rec.snapshot() {
+		if ev.Message != nil {
+			if seen[ev.Message.Content] {
+				t.Fatalf("message %q handled twice", ev.Message.Content)
+			}
+			seen[ev.Message.Content] = true
+		}
+		maxSeq = max(maxSeq, ev.Seq)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	infos, err := b.Detach(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 1 || infos[0].Seq != maxSeq {
+		t.Fatalf("infos %+v, want committed seq %d", infos, maxSeq)
+	}
+}
