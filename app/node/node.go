@@ -185,6 +185,7 @@ func boot(ctx context.Context, opts Options) (*Node, func() error, error) {
 	n := &Node{Name: "nonode@nohost", Config: cfg}
 	log := opts.Logger
 	var ep *dist.Endpoint
+	var gated *gatedNet
 	if args.SName != "" || args.LName != "" {
 		dc, err := distConfig(args, cfg, opts)
 		if err != nil {
@@ -200,6 +201,7 @@ func boot(ctx context.Context, opts Options) (*Node, func() error, error) {
 		}
 		n.Endpoint = ep
 		serveNodes(ep)
+		gated = newGatedNet(ep)
 	}
 	leave := func() {
 		if ep != nil {
@@ -217,7 +219,7 @@ func boot(ctx context.Context, opts Options) (*Node, func() error, error) {
 			return nil, nil, &BootError{Stage: "sync", Err: err}
 		}
 	}
-	ctl, err := newController(cfg, ep, n.Name, log)
+	ctl, err := newController(cfg, gated, n.Name, log)
 	if err != nil {
 		leave()
 		return nil, nil, &BootError{Stage: "controller", Err: err}
@@ -351,7 +353,7 @@ func syncNodes(ctx context.Context, ep *dist.Endpoint, k kernelcfg.Kernel, log *
 	return ep.SyncNodes(ctx, conv(k.SyncNodesMandatory), conv(k.SyncNodesOptional), timeout)
 }
 
-func newController(cfg *kernelcfg.Config, ep *dist.Endpoint, self dist.Node, log *slog.Logger) (*app.Controller, error) {
+func newController(cfg *kernelcfg.Config, ep *gatedNet, self dist.Node, log *slog.Logger) (*app.Controller, error) {
 	ac := app.Config{Self: self, Permissions: cfg.Kernel.Permissions, Env: appEnvs(cfg),
 		StartWait: cfg.Gotp.StartWait, HandoverOnShutdown: cfg.Gotp.HandoverOnShutdown, Logger: log}
 	if ep != nil {
