@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/gotp/gotp/supervisor"
@@ -258,4 +259,49 @@ func TestStartChildStartsANestedTreeSynchronously(t *testing.T) {
 	}
 	h.check("start A", "start X", "start Y", "start sub", "stop Y", "stop X", "stop sub")
 	r.stop(t)
+}
+
+// The runtime API is safe from many goroutines at once (run with -race).
+func TestRuntimeAPIConcurrently(t *testing.T) {
+	noLeaks(t)
+	h := newHarness(t)
+	r := run(t, h.spec(supervisor.SimpleOneForOne, supervisor.ChildSpec{ID: "w", Restart: supervisor.Temporary, Start: h.start("w")}))
+	ctx := ctxT(t)
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each*3)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				id, err := r.sup.StartChild(ctx, supervisor.ChildSpec{})
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if _, err := r.sup.WhichChildren(ctx); err != nil {
+					errs <- err
+				}
+				if err := r.sup.TerminateChild(ctx, id); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	counts, err := r.sup.CountChildren(ctx)
+	if err != nil || counts.Specs != 0 {
+		t.Errorf("CountChildren = %+v, %v; want none left", counts, err)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.got()); n != 2*workers*each {
+		t.Errorf("%d events, want a start and a stop for each of %d children", n, workers*each)
+	}
 }
