@@ -69,7 +69,7 @@ type Config struct {
 	GlobalLimit  int           // requests per GlobalWindow, default 50
 	GlobalWindow time.Duration // default 1s
 	// GlobalMargin widens GlobalWindow to absorb network jitter (Discord counts arrivals,
-	// we count departures); default GlobalWindow/20.
+	// we count departures); default GlobalWindow/10.
 	GlobalMargin     time.Duration
 	MaxRetries       int           // retries after 429s and 5xx answers, default 5
 	ServerErrorDelay time.Duration // wait before retrying a 5xx, default 1s
@@ -109,7 +109,7 @@ func (c Config) withDefaults() Config {
 		c.GlobalWindow = time.Second
 	}
 	if c.GlobalMargin == 0 {
-		c.GlobalMargin = c.GlobalWindow / 20
+		c.GlobalMargin = c.GlobalWindow / 10
 	}
 	if c.MaxRetries == 0 {
 		c.MaxRetries = 5
