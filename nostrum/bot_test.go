@@ -64,7 +64,7 @@ func TestSeveralBotsInOneProcess(t *testing.T) {
 	srv1, srv2 := startFake(t, nil), startFake(t, nil)
 	rec1, rec2 := newRecorder(), newRecorder()
 	b1 := testBot(t, srv1, rec1, nil, func(o *Options) { o.Name = "bot1" })
-	b2 := testBot(t, srv2, rec2, nil, func(o *Options) { o.Name = "bot2" })
+	b2 := testBot(t, srv2, rec2, nil, func(o *Options) { o.Name, o.Compress = "bot2", true }) // zlib-stream
 	serve(t, b1.ChildSpec(), b2.ChildSpec())
 	waitUntil(t, "both ready", func() bool { return b1.Cache().Guilds() == 1 && b2.Cache().Guilds() == 1 })
 	if _, err := srv1.InjectMessage(channelOf(t, srv1, 0), "one"); err != nil {
