@@ -238,7 +238,7 @@ func boot(ctx context.Context, opts Options) (*Node, func() error, error) {
 	}
 	for _, s := range toStart(opts.Apps) {
 		if err := ctl.Start(ctx, s, opts.RestartType); err != nil {
-			return fail("start", fmt.Errorf("application %s: %w", s, err))
+			return fail("start", err)
 		}
 		log.Info("node: application started", "app", s)
 	}

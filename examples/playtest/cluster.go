@@ -34,6 +34,7 @@ type Options struct {
 	Timeout     time.Duration // mybot's failover Timeout; default 5000 ms, as the seed
 	SyncTimeout time.Duration // sync_nodes_timeout; default 30000 ms, as the seed
 	GotpSection []string      // entries of a gotp section, e.g. "{detection, test}"; none by default
+	CLIConfig   bool          // pass --config (joe's file) to the CLI, for its tls settings
 	Out         io.Writer     // progress lines; default io.Discard
 }
 
@@ -509,7 +510,11 @@ func (c *Cluster) Injected() []Injected {
 
 // CLI runs the gotp binary against the cluster's port mapper with the cluster's cookie.
 func (c *Cluster) CLI(ctx context.Context, args ...string) (code int, stdout, stderr string, err error) {
-	full := append([]string{"--epmd-port", strconv.Itoa(c.MapperPort), "--cookie", c.opts.Cookie}, args...)
+	full := []string{"--epmd-port", strconv.Itoa(c.MapperPort), "--cookie", c.opts.Cookie}
+	if c.opts.CLIConfig {
+		full = append(full, "--config", c.ConfigPath("joe"))
+	}
+	full = append(full, args...)
 	cmd := exec.CommandContext(ctx, c.opts.Gotp, full...)
 	cmd.Env = c.Env()
 	var out, errb bytes.Buffer
@@ -523,6 +528,24 @@ func (c *Cluster) CLI(ctx context.Context, args ...string) (code int, stdout, st
 		return -1, out.String(), errb.String(), err
 	}
 	return 0, out.String(), errb.String(), nil
+}
+
+// WaitBooted waits until a node's runtime logged that mybot's start returned (its boot is
+// over: a signal now is a shutdown, not a boot failure).
+func (c *Cluster) WaitBooted(ctx context.Context, short string) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		data, _ := os.ReadFile(c.LogPath(short))
+		if bytes.Contains(data, []byte(`msg="node: application started" app=mybot`)) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s never finished booting: %w", short, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // LogTail returns the last lines of a node's log, for failure messages.

@@ -111,6 +111,11 @@ func Run(ctx context.Context, c *Cluster, out io.Writer) (*Report, error) {
 	// Chatter: a message every 50 ms from now on, so every move has events in flight. Joe
 	// handles it for a second first, as a bot that has been running: its session is
 	// checkpointed (nostrum/ha checkpoints while events are handled) before it dies.
+	for _, n := range Names {
+		if err := c.WaitBooted(ctx, n); err != nil {
+			return rep, err
+		}
+	}
 	c.StartChatter(50 * time.Millisecond)
 	say("    (posting a message every 50 ms from now on; joe handles them for 1 s)")
 	select {
