@@ -2,13 +2,15 @@
 //
 //   - failover: joe (a child process) runs mybot, mike and robert (in this process) stand by;
 //     SIGKILL joe and time until Start is called on the successor, with Timeout 0 and 5000;
+//
 //   - takeover: mike runs mybot; joe (higher priority) starts it; time from joe's start call to
 //     mike's Stop, next to the new instance's own start time;
+//
 //   - scale: 1,000 distributed apps over 10 nodes in this process: time from the last node's
 //     controller starting to every app placed, then kill one node and time until all its apps
 //     run again; heap per app and per controller.
 //
-//	go run ./app [-trials 20] [-only failover0,failover5000,takeover,scale]
+//     go run ./app [-trials 20] [-only failover0,failover5000,takeover,scale]
 package main
 
 import (
