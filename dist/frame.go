@@ -79,6 +79,7 @@ type framer struct {
 	maxWire int // cap on one frame's wire size
 
 	wmu      sync.Mutex
+	broken   bool        // a write stopped mid-frame: the stream is unusable
 	seal     cipher.AEAD // nil: plaintext (TLS, or during the handshake)
 	sealSeq  uint64
 	open     cipher.AEAD
@@ -100,6 +101,9 @@ func gcmNonce(seq uint64) []byte {
 func (f *framer) writeFrame(body []byte, deadline time.Time) error {
 	f.wmu.Lock()
 	defer f.wmu.Unlock()
+	if f.broken {
+		return errors.New("stream broken by an earlier partial write")
+	}
 	buf := f.writeBuf[:0]
 	buf = append(buf, 0, 0, 0, 0)
 	if f.seal != nil {
@@ -117,7 +121,10 @@ func (f *framer) writeFrame(body []byte, deadline time.Time) error {
 		f.writeBuf = buf
 	}
 	_ = f.conn.SetWriteDeadline(deadline)
-	_, err := f.conn.Write(buf)
+	n, err := f.conn.Write(buf)
+	if err != nil && n > 0 {
+		f.broken = true
+	}
 	return err
 }
 

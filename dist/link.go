@@ -96,7 +96,12 @@ func (l *link) write(f *frame, deadline time.Time) error {
 		return fmt.Errorf("payload of %d bytes over the frame cap of %d", len(f.Data), l.e.cfg.MaxFrame)
 	}
 	if err := l.fr.writeFrame(body, deadline); err != nil {
-		l.close() // a partial frame would corrupt the stream
+		l.fr.wmu.Lock()
+		broken := l.fr.broken
+		l.fr.wmu.Unlock()
+		if broken || !isTimeout(err) {
+			l.close() // a partial frame corrupts the stream; other errors end it
+		}
 		return fmt.Errorf("link to %s: %w", l.node, err)
 	}
 	return nil
@@ -196,7 +201,13 @@ func (l *link) serveRequest(from Peer, f frame) {
 	if err != nil {
 		out = &frame{Kind: kindError, ID: f.ID, Service: f.Service, Err: err.Error()}
 	}
-	_ = l.write(out, l.writeDeadline(ctx))
+	// The reply gets its own deadline: the handler's may have passed already.
+	_ = l.write(out, l.writeDeadline(l.e.ctx))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // request sends a request and waits for its reply.
@@ -212,7 +223,9 @@ func (l *link) request(ctx context.Context, service string, payload []byte) ([]b
 	l.mu.Unlock()
 	f := &frame{Kind: kindRequest, ID: id, Service: service, Data: payload}
 	if d, ok := ctx.Deadline(); ok {
-		f.TimeoutMS = max(1, time.Until(d).Milliseconds())
+		// The handler's deadline ends a little after the caller's (rounded up, plus 10 ms), so
+		// the caller sees its own context error rather than the handler's.
+		f.TimeoutMS = max(1, int64((time.Until(d)+time.Millisecond-1)/time.Millisecond)+10)
 	}
 	if err := l.write(f, l.writeDeadline(ctx)); err != nil {
 		l.forget(id)
@@ -220,6 +233,9 @@ func (l *link) request(ctx context.Context, service string, payload []byte) ([]b
 	}
 	select {
 	case r := <-ch:
+		if r.err != nil && ctx.Err() != nil {
+			return nil, ctx.Err() // both were ready: the caller's deadline wins over a late error
+		}
 		return r.data, r.err
 	case <-ctx.Done():
 		l.forget(id)

@@ -166,3 +166,24 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A second live node with the same name is refused at start (the port mapper holds the name).
+func TestDuplicateNameRefused(t *testing.T) {
+	ctx := ctxT(t, 20*time.Second)
+	mapper := freePort(t)
+	cfg := dist.Config{Logger: quietLog(), Name: "twin@127.0.0.1", Kind: dist.LongNames, Cookie: "c",
+		Profile: dist.ProfileTest, MapperPort: mapper}
+	a, err := dist.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	b, err := dist.Start(ctx, cfg)
+	if err == nil {
+		b.Close(ctx)
+		t.Fatal("a second node named twin@127.0.0.1 started")
+	}
+	if !strings.Contains(err.Error(), "twin") {
+		t.Fatalf("error %q does not name the node", err)
+	}
+}
