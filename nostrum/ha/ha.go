@@ -24,6 +24,14 @@
 //
 // nostrum itself knows nothing of nodes; everything above lives here.
 //
+// Known limits: a takeover whose new start fails after the new instance already resumed
+// (e.g. in a start phase) hands the old instance the sessions at its own committed sequence,
+// so the events the new one handled meanwhile are handled again (none is lost). A previous
+// instance that gives no handoff (its App does not delegate Handoff) leaves the new one to
+// IDENTIFY while the old still runs until it is stopped. In a network partition both sides
+// may run the bot (as OTP does) and take the session from each other until the partition
+// heals and the controller stops one of them.
+//
 // Use: build one *Bot per node with New, and either load Bot.App() as the application, or
 // call Bot.Start from your App's Start (it returns the bot's child spec for your
 // supervisor) and delegate Handoff and HandoffAborted to the Bot. Stop reasons are read from
