@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// firstByteTimeout bounds the wait for a new connection's first byte.
+const firstByteTimeout = 2 * time.Second
+
 // ErrNoPort is matched (errors.Is) when no port of the configured range could be bound.
 var ErrNoPort = errors.New("no free port")
 
@@ -85,7 +88,7 @@ func (e *Endpoint) acceptLoop() {
 
 // serveConn reads the first byte and hands the connection to the link acceptor or memberlist.
 func (e *Endpoint) serveConn(conn net.Conn) {
-	_ = conn.SetReadDeadline(time.Now().Add(e.tm.linkTimeout + time.Second))
+	_ = conn.SetReadDeadline(time.Now().Add(firstByteTimeout))
 	var b [1]byte
 	if _, err := conn.Read(b[:]); err != nil {
 		conn.Close()
