@@ -296,3 +296,37 @@ func Where(name string) (Placement, error) {
 	}
 	return c.Where(name)
 }
+
+// ConfigChange changes an application's environment (OTP: after a release upgrade): changed
+// keys are set, removed keys deleted, and the running instance's ConfigChanger is told.
+func (c *Controller) ConfigChange(ctx context.Context, name string, changed map[string]any, removed []string) error {
+	c.mu.Lock()
+	if c.specs[name] == nil {
+		c.mu.Unlock()
+		return appErr(ErrNotLoaded, name)
+	}
+	env := maps.Clone(c.cfg.Env)
+	if env == nil {
+		env = map[string]map[string]any{}
+	}
+	appEnv := maps.Clone(env[name])
+	if appEnv == nil {
+		appEnv = map[string]any{}
+	}
+	maps.Copy(appEnv, changed)
+	for _, k := range removed {
+		delete(appEnv, k)
+		delete(c.specs[name].Env, k)
+	}
+	env[name] = appEnv
+	c.cfg.Env = env
+	in := c.insts[name]
+	c.mu.Unlock()
+	if in == nil {
+		return nil
+	}
+	if cc, ok := in.app.(ConfigChanger); ok {
+		safeCall(func() { cc.ConfigChange(withInst(ctx, in.info), changed, removed) })
+	}
+	return nil
+}
