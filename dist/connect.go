@@ -261,11 +261,9 @@ func (e *Endpoint) linkLost(l *link, cause error) {
 	}
 	e.mu.Unlock()
 	e.log.Debug("dist: link lost", "peer", string(l.node), "err", cause)
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		e.reconnectAfterLoss(l.node, l.peer.BootID)
-	}()
+	// Called on the link's reader goroutine, which is ending anyway: no extra hand-off on
+	// the crash-detection path.
+	e.reconnectAfterLoss(l.node, l.peer.BootID)
 }
 
 func (e *Endpoint) reconnectAfterLoss(n Node, boot uint64) {
