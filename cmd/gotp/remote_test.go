@@ -112,7 +112,12 @@ func TestRemoteCommands(t *testing.T) {
 	if code, out, errOut = cli("takeover", "tapp", "--node", "mike@127.0.0.1", "--json"); code != 0 || out != `{"ok":true}`+"\n" {
 		t.Fatalf("takeover: exit %d %q %q", code, out, errOut)
 	}
-	code, out, _ = cli("apps", "--node", "joe@127.0.0.1", "--json")
+	// joe learns of the move right after takeover returned (the old instance stops after the
+	// new one started): ask until its view shows it, within a generous bound.
+	code, out = eventually(t, func() (int, string) {
+		c, o, _ := cli("apps", "--node", "joe@127.0.0.1", "--json")
+		return c, o
+	}, `"running_on":"mike@127.0.0.1"`)
 	var apps struct {
 		Apps []struct {
 			Name      string  `json:"name"`
@@ -131,7 +136,10 @@ func TestRemoteCommands(t *testing.T) {
 	if code, out, errOut = cli("permit", "tapp", "false", "--node", "mike@127.0.0.1"); code != 0 || out != "ok\n" {
 		t.Fatalf("permit: exit %d %q %q", code, out, errOut)
 	}
-	code, out, _ = cli("where", "tapp", "--node", "mike@127.0.0.1")
+	code, out = eventually(t, func() (int, string) {
+		c, o, _ := cli("where", "tapp", "--node", "mike@127.0.0.1")
+		return c, o
+	}, "running on joe@127.0.0.1")
 	if code != 0 || !strings.HasPrefix(out, "tapp: running on joe@127.0.0.1, epoch 3") {
 		t.Fatalf("where after permit: exit %d %q", code, out)
 	}
@@ -141,5 +149,18 @@ func TestRemoteCommands(t *testing.T) {
 	// The wrong cookie: refused, exit 1.
 	if code, _, errOut = runCLI(t, "nodes", "--node", "joe@127.0.0.1", "--epmd-port", mapper, "--cookie", "wrong"); code != 1 || errOut == "" {
 		t.Fatalf("wrong cookie: exit %d %q", code, errOut)
+	}
+}
+
+// eventually runs f until its output contains want (or 30 s passed) and returns the last result.
+func eventually(t *testing.T, f func() (int, string), want string) (int, string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, out := f()
+		if strings.Contains(out, want) || time.Now().After(deadline) {
+			return code, out
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

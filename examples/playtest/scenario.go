@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -225,11 +224,19 @@ func Run(ctx context.Context, c *Cluster, out io.Writer) (*Report, error) {
 
 	// 6. Where is it, as mike sees it.
 	s = rep.step("gotp apps --node mike", "mybot running on robert, takeover from joe")
-	cctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	code, stdout, _, err = c.CLI(cctx, "apps", "--node", c.Node("mike"), "--json")
-	cancel()
-	if err != nil {
-		return rep, err
+	// mike learns of the move asynchronously (the move's messages reach it after the CLI's
+	// answer): ask until its view shows robert, for at most 10 s.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		cctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+		code, stdout, _, err = c.CLI(cctx, "apps", "--node", c.Node("mike"), "--json")
+		cancel()
+		if err != nil {
+			return rep, err
+		}
+		if strings.Contains(stdout, `"running_on":"`+c.Node("robert")+`"`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	var aj struct {
 		Apps []struct {
@@ -396,15 +403,4 @@ func PrintTable(w io.Writer, rep *Report) {
 	tw.Flush()
 }
 
-// lastOf returns the last trace line matching f.
-func lastOf(ts []Trace, f func(Trace) bool) (Trace, bool) {
-	for i := len(ts) - 1; i >= 0; i-- {
-		if f(ts[i]) {
-			return ts[i], true
-		}
-	}
-	return Trace{}, false
-}
 
-var _ = slices.Contains[[]string]
-var _ = lastOf
