@@ -402,5 +402,3 @@ func PrintTable(w io.Writer, rep *Report) {
 	}
 	tw.Flush()
 }
-
-
