@@ -157,6 +157,12 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	n, stop, err := boot(ctx, opts)
 	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ErrUsage) {
+			// A signal during the boot is a request to stop, not a failure: what had
+			// started is stopped, and the node left the mesh.
+			opts.Logger.Info("node: stopped during boot", "reason", err.Error())
+			return nil
+		}
 		return err
 	}
 	if opts.Ready != nil {

@@ -290,3 +290,30 @@ func TestRunNotDistributed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A signal (ctx ending) during the boot barrier stops the node cleanly: no error.
+func TestStopDuringBoot(t *testing.T) {
+	t.Setenv("ERL_EPMD_PORT", strconv.Itoa(freePort(t)))
+	cfg := writeFile(t, t.TempDir(), "w.config", `[{kernel, [{sync_nodes_mandatory, ['never@127.0.0.1']}, {sync_nodes_timeout, infinity}]}, {gotp, [{detection, test}]}].`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- Run(ctx, Options{Args: []string{"-name", "w@127.0.0.1", "-setcookie", "c", "-config", cfg},
+			Logger: quietLogger(), Stderr: &stderr})
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned before the signal: %v", err)
+	case <-time.After(300 * time.Millisecond): // the barrier waits forever: stop it
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after a signal during boot: %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Run did not return")
+	}
+}

@@ -23,16 +23,19 @@ type Step struct {
 
 	move       bool // a move of the app: events are counted over its window
 	start, end time.Time
+	nonce0     int // the fake's nonce hits when the step began
 	Lost       int // injected during the move, never handled
 	Twice      int // injected during the move, handled more than once
 	DupReplies int // pongs created more than once for one !ping (should be 0: reply nonces)
-	NonceHits  int // replies sent again and answered by the fake's nonce check
+	NonceHits  int // replies sent again during the move, answered by the fake's nonce check
 }
 
 // Report is a playtest run.
 type Report struct {
 	Steps  []*Step
 	Traces []Trace
+
+	nonceHits func() int
 }
 
 // OK reports whether every step happened as expected.
@@ -47,6 +50,9 @@ func (r *Report) OK() bool {
 
 func (r *Report) step(name, expected string) *Step {
 	s := &Step{Name: name, Expected: expected, start: time.Now()}
+	if r.nonceHits != nil {
+		s.nonce0 = r.nonceHits()
+	}
 	r.Steps = append(r.Steps, s)
 	return s
 }
@@ -70,7 +76,7 @@ func strp(p *string) string {
 // Run plays the seed's story on c and returns what happened; an error means the run could
 // not go on (a step that did not happen in time). out gets the progress.
 func Run(ctx context.Context, c *Cluster, out io.Writer) (*Report, error) {
-	rep := &Report{}
+	rep := &Report{nonceHits: func() int { return c.Fake.Stats().NonceHits }}
 	timeout := c.opts.Timeout
 	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
 	ping := func(s *Step) error {
@@ -370,14 +376,16 @@ func countMoves(c *Cluster, rep *Report, end time.Time) error {
 			s.fail("%d events lost, %d duplicate replies", s.Lost, s.DupReplies)
 		}
 	}
-	st := c.Fake.Stats()
-	if st.NonceHits > 0 {
-		// Attributed to the run as a whole: the fake counts them, without a time.
-		for _, s := range rep.Steps {
-			if s.move && s.Name == "SIGKILL joe" {
-				s.NonceHits = st.NonceHits
-			}
+	final := c.Fake.Stats().NonceHits
+	for i, s := range rep.Steps {
+		if !s.move {
+			continue
 		}
+		next := final
+		if i+1 < len(rep.Steps) {
+			next = rep.Steps[i+1].nonce0
+		}
+		s.NonceHits = next - s.nonce0
 	}
 	return nil
 }
@@ -385,20 +393,21 @@ func countMoves(c *Cluster, rep *Report, end time.Time) error {
 // PrintTable writes the final table.
 func PrintTable(w io.Writer, rep *Report) {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tRESULT\tTIME\tLOST\tTWICE\tDUP REPLIES\tOBSERVED")
+	fmt.Fprintln(tw, "STEP\tRESULT\tTIME\tLOST\tTWICE\tDUP REPLIES\tNONCE HITS\tOBSERVED")
 	for _, s := range rep.Steps {
 		res := "ok"
 		if !s.OK {
 			res = "FAILED: " + s.Why
 		}
-		d, lost, twice, dup := "", "", "", ""
+		d, lost, twice, dup, hits := "", "", "", "", ""
 		if s.Delay > 0 {
 			d = s.Delay.Round(time.Millisecond).String()
 		}
 		if s.move {
 			lost, twice, dup = fmt.Sprint(s.Lost), fmt.Sprint(s.Twice), fmt.Sprint(s.DupReplies)
+			hits = fmt.Sprint(s.NonceHits)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, res, d, lost, twice, dup, s.Observed)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, res, d, lost, twice, dup, hits, s.Observed)
 	}
 	tw.Flush()
 }
