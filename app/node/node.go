@@ -182,6 +182,9 @@ func boot(ctx context.Context, opts Options) (*Node, func() error, error) {
 		return nil, nil, &BootError{Stage: "flags", Err: err}
 	}
 	if err := parseAppFlags(opts.Flags, args.Rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(opts.Stderr, opts.Flags)
+		}
 		return nil, nil, &BootError{Stage: "flags", Err: err}
 	}
 	cfg, err := loadConfig(args, opts.WorkDir)
@@ -267,6 +270,24 @@ func boot(ctx context.Context, opts Options) (*Node, func() error, error) {
 		return nil
 	}
 	return n, stop, nil
+}
+
+// printUsage writes the runtime's flags and the program's.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, `usage: %s [node flags] [program flags]
+node flags (erl style, anywhere on the line):
+  -sname N | --sname N            short node name (N or N@host)
+  -name N | --name N              long node name (N@host.domain)
+  -setcookie C | --cookie C       cluster cookie (default: $HOME/.erlang.cookie)
+  -config F [F...] | --erl-config F   config files, merged in order (.config optional)
+  -kernel Par Val | -gotp Par Val     parameter overrides
+`, filepath.Base(os.Args[0]))
+	if fs != nil {
+		fmt.Fprintln(w, "program flags:")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
 }
 
 func parseAppFlags(fs *flag.FlagSet, rest []string) error {
