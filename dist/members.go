@@ -68,16 +68,13 @@ func (e *Endpoint) startMesh() error {
 	return nil
 }
 
-// slogWriter sends memberlist's log lines to slog at debug level ([WARN]/[ERR] lines at warn).
+// slogWriter sends memberlist's log lines to slog at debug level: even its [ERR] lines are
+// expected events here (dead peers, refused joins, re-joins of absent nodes), and what matters
+// reaches the log as our own node up/down lines.
 type slogWriter struct{ log *slog.Logger }
 
 func (w *slogWriter) Write(p []byte) (int, error) {
-	s := strings.TrimSpace(string(p))
-	if strings.Contains(s, "[ERR]") {
-		w.log.Debug("memberlist: " + s) // mostly expected: dead peers, refused joins
-	} else {
-		w.log.Debug("memberlist: " + s)
-	}
+	w.log.Debug("memberlist: " + strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 
