@@ -57,6 +57,9 @@ func Control(ctx context.Context, net Network, node dist.Node, req ControlReques
 		return ControlReply{}, err
 	}
 	var rep ControlReply
+	if err := checkMsgpack(out); err != nil {
+		return ControlReply{}, err
+	}
 	if err := msgpack.Unmarshal(out, &rep); err != nil {
 		return ControlReply{}, fmt.Errorf("malformed control reply from %s: %v", node, err)
 	}
@@ -67,6 +70,9 @@ const controlTimeout = 60 * time.Second
 
 func (c *Controller) serveControl(ctx context.Context, from dist.Peer, payload []byte) ([]byte, error) {
 	var req ControlRequest
+	if err := checkMsgpack(payload); err != nil {
+		return nil, err
+	}
 	if err := msgpack.Unmarshal(payload, &req); err != nil {
 		return nil, fmt.Errorf("malformed control request: %v", err)
 	}

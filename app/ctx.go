@@ -144,6 +144,9 @@ func (c *Controller) requestHandoff(ctx context.Context, app string, from dist.N
 // serveHandoff answers a handoff request with the local instance's Handoff.
 func (c *Controller) serveHandoff(ctx context.Context, from dist.Peer, payload []byte) ([]byte, error) {
 	var req handoffReq
+	if err := checkMsgpack(payload); err != nil {
+		return nil, err
+	}
 	if err := msgpack.Unmarshal(payload, &req); err != nil {
 		return nil, fmt.Errorf("malformed handoff request: %v", err)
 	}

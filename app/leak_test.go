@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
 	"go.uber.org/goleak"
 
 	"github.com/gotp/gotp/app/apptest"
@@ -75,5 +76,22 @@ func FuzzDecodeMsgs(f *testing.F) {
 		for _, m := range ms {
 			c.step(time.Unix(0, 0), evPeer{From: "x@h", Msg: m})
 		}
+	})
+}
+
+// FuzzControlRequest: a malformed control request is an error, never a panic.
+func FuzzControlRequest(f *testing.F) {
+	for _, r := range []ControlRequest{{Op: "where", App: "a"}, {Op: "takeover", App: "a", RestartType: "permanent"}} {
+		b, _ := msgpack.Marshal(&r)
+		f.Add(b)
+	}
+	c, err := New(Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(c.Halt)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = c.serveControl(context.Background(), dist.Peer{Node: "x@h", Hidden: true}, b)
+		_, _ = c.serveHandoff(context.Background(), dist.Peer{Node: "x@h"}, b)
 	})
 }

@@ -109,6 +109,9 @@ func encodeMsgs(ms []wireMsg) ([]byte, error) {
 
 // decodeMsgs decodes a message or a batch of messages.
 func decodeMsgs(b []byte) ([]wireMsg, error) {
+	if err := checkMsgpack(b); err != nil {
+		return nil, err
+	}
 	var probe struct {
 		Version int                  `msgpack:"v"`
 		Batch   []msgpack.RawMessage `msgpack:"b"`
@@ -143,6 +146,9 @@ func decodeMsgs(b []byte) ([]wireMsg, error) {
 var errBadMessage = errors.New("malformed controller message")
 
 func decodeMsg(b []byte) (wireMsg, error) {
+	if err := checkMsgpack(b); err != nil {
+		return wireMsg{}, err
+	}
 	var m wireMsg
 	if err := msgpack.Unmarshal(b, &m); err != nil {
 		return wireMsg{}, fmt.Errorf("%w: %v", errBadMessage, err)
