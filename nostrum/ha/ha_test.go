@@ -192,11 +192,8 @@ func TestFailoverExpiredSessionIdentifies(t *testing.T) {
 	if err := c.Log.Wait(ctx, w.Log, func(hs []hatest.Handled) bool { return len(hs) >= 50 }); err != nil {
 		t.Fatal(err)
 	}
-	// a's checkpoint is queued for b before a dies, so b fails over from it.
-	if _, err := c.Events.Wait(ctx, 0, func(x hatest.NodeEvent) bool {
-		_, ok := x.Event.(ha.Checkpointed)
-		return ok && x.Node == "a"
-	}); err != nil {
+	// Two checkpoints, so one is out before a dies (a kill may drop the last one queued).
+	if err := c.WaitCheckpoints(ctx, "a", 2); err != nil {
 		t.Fatal(err)
 	}
 	mark := c.Events.Len()
@@ -366,13 +363,8 @@ func TestShutdownKeepingSessionFailsOver(t *testing.T) {
 	defer stop()
 	// Two checkpoints: the controller's Shutdown drops sends still queued when it closes, so
 	// the first one has to be out before a shuts down (the second may be lost with it).
-	for range 2 {
-		if _, err := c.Events.Wait(ctx, c.Events.Len(), func(x hatest.NodeEvent) bool {
-			_, ok := x.Event.(ha.Checkpointed)
-			return ok && x.Node == "a"
-		}); err != nil {
-			t.Fatal(err)
-		}
+	if err := c.WaitCheckpoints(ctx, "a", 2); err != nil {
+		t.Fatal(err)
 	}
 	if err := c.Node("a").Ctl.Shutdown(ctx); err != nil {
 		t.Fatal(err)

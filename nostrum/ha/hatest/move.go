@@ -74,11 +74,9 @@ func (c *Cluster) Move(ctx context.Context, m MoveSpec) (Figures, error) {
 			return Figures{}, fmt.Errorf("takeover by %s: %w", m.To, err)
 		}
 	case Failover:
-		// Fail over from a checkpoint: wait until From queued one for its peers.
-		if _, err := c.Events.Wait(ctx, ev0, func(x NodeEvent) bool {
-			_, ok := x.Event.(ha.Checkpointed)
-			return ok && x.Node == m.From
-		}); err != nil {
+		// Fail over from a checkpoint: wait until From wrote two, so one is out on the mesh
+		// (a kill may drop the one it queued last, as a crash would).
+		if err := c.WaitCheckpoints(ctx, m.From, 2); err != nil {
 			return Figures{}, err
 		}
 		if err := c.Kill(ctx, m.From); err != nil {
@@ -116,6 +114,19 @@ func (c *Cluster) Settle(ctx context.Context, from, to string, w Window, anchor 
 		return true
 	})
 	return Compute(from, to, injected, c.Log.Entries(w.Log), anchor, ReplyTriggers(c.Fake, w))
+}
+
+// WaitCheckpoints waits until node wrote n more checkpoints.
+func (c *Cluster) WaitCheckpoints(ctx context.Context, node string, n int) error {
+	for range n {
+		if _, err := c.Events.Wait(ctx, c.Events.Len(), func(x NodeEvent) bool {
+			_, ok := x.Event.(ha.Checkpointed)
+			return ok && x.Node == node
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Stream posts rate messages per second, spread over the shards' channels, until stop.
