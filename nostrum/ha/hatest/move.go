@@ -3,6 +3,7 @@ package hatest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/gotp/gotp/app"
@@ -33,7 +34,7 @@ type MoveSpec struct {
 	Kind     MoveKind
 	From, To string  // short node names; From runs the bot
 	Rate     float64 // posted messages per second during the move
-	Warm     int     // messages From handles before the move
+	Warm     int     // messages From handles before the move (failover: then 1..Warm more after a checkpoint)
 	After    int     // messages To handles after the move before the stream stops
 }
 
@@ -75,8 +76,13 @@ func (c *Cluster) Move(ctx context.Context, m MoveSpec) (Figures, error) {
 		}
 	case Failover:
 		// Fail over from a checkpoint: wait until From wrote two, so one is out on the mesh
-		// (a kill may drop the one it queued last, as a crash would).
+		// (a kill may drop the one it queued last, as a crash would); then let a random
+		// number of events pass, so the kill falls anywhere between two checkpoints.
 		if err := c.WaitCheckpoints(ctx, m.From, 2); err != nil {
+			return Figures{}, err
+		}
+		more, k := c.Log.Len(), rand.IntN(max(m.Warm, 1))+1
+		if err := c.Log.Wait(ctx, more, func(hs []Handled) bool { return len(hs) >= k }); err != nil {
 			return Figures{}, err
 		}
 		if err := c.Kill(ctx, m.From); err != nil {
