@@ -76,6 +76,10 @@ type Config struct {
 	// last checkpoint (OTP's default shutdown fails distributed applications over). Stopped
 	// always ends them. Default false: Shutdown ends them with close 1000.
 	KeepSessionOnShutdown bool
+	// HandoffTimeout: an instance that handed its sessions off and is neither stopped nor
+	// told HandoffAborted this long after resumes them itself (the node taking over went
+	// down before its start ended). Default 30s.
+	HandoffTimeout time.Duration
 	// StopTimeout bounds closing or detaching the shards when the instance stops; default
 	// Bot.DrainTimeout (10s when unset) + 5s.
 	StopTimeout time.Duration
@@ -92,6 +96,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative CheckpointInterval %v", ErrInvalidConfig, c.CheckpointInterval)
 	case c.CheckpointEvents < 0:
 		return fmt.Errorf("%w: negative CheckpointEvents %d", ErrInvalidConfig, c.CheckpointEvents)
+	case c.HandoffTimeout < 0:
+		return fmt.Errorf("%w: negative HandoffTimeout %v", ErrInvalidConfig, c.HandoffTimeout)
 	case c.StopTimeout < 0:
 		return fmt.Errorf("%w: negative StopTimeout %v", ErrInvalidConfig, c.StopTimeout)
 	case len(c.Bot.Resume) > 0:
@@ -109,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CheckpointEvents == 0 {
 		c.CheckpointEvents = 100
+	}
+	if c.HandoffTimeout == 0 {
+		c.HandoffTimeout = 30 * time.Second
 	}
 	if c.StopTimeout == 0 {
 		drain := c.Bot.DrainTimeout
@@ -162,7 +171,9 @@ func (b *Bot) Start(ctx context.Context, st app.StartType) (supervisor.ChildSpec
 		if err != nil {
 			return supervisor.ChildSpec{}, fmt.Errorf("ha: takeover from %s: %w", st.From, err)
 		}
-		if data != nil {
+		if data == nil {
+			b.log.Warn("ha: the previous instance gave no handoff; identifying afresh", "from", string(st.From))
+		} else {
 			h, err := DecodeHandoff(data)
 			if err != nil {
 				return supervisor.ChildSpec{}, fmt.Errorf("ha: takeover from %s: %w", st.From, err)

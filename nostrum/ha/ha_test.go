@@ -386,3 +386,58 @@ func TestShutdownKeepingSessionFailsOver(t *testing.T) {
 		t.Fatalf("a stopped %+v, want one detaching shutdown", stopped)
 	}
 }
+
+// If the node taking over dies after the handoff but before its start ended, nobody tells
+// the old instance; past HandoffTimeout it resumes its sessions itself and loses nothing.
+func TestTakeoverByDyingNodeResumes(t *testing.T) {
+	inStart, release := make(chan struct{}), make(chan struct{})
+	c := cluster(t, hatest.Options{
+		Ha: func(cfg *ha.Config) { cfg.HandoffTimeout = 300 * time.Millisecond },
+		FailStart: func(node string, st app.StartType) error {
+			if st.Kind != app.KindTakeover {
+				return nil
+			}
+			close(inStart)
+			<-release // the node dies while its start waits here
+			return errBoom
+		},
+	})
+	ctx := ctxT(t)
+	w := hatest.Mark(c.Fake, c.Log)
+	stop := c.Stream(rate)
+	defer stop()
+	if err := c.Log.Wait(ctx, w.Log, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
+		t.Fatal(err)
+	}
+	mark := c.Events.Len()
+	takeover := make(chan error, 1)
+	go func() { takeover <- c.Takeover(ctx, "b") }()
+	select {
+	case <-inStart:
+	case <-ctx.Done():
+		t.Fatal("b's takeover start never ran")
+	}
+	c.Net.Kill(hatest.NodeName("b")) // b is gone before it could report the failure
+	close(release)
+	<-takeover
+	c.Node("b").Ctl.Halt()
+	if _, err := c.Events.Wait(ctx, mark, func(x hatest.NodeEvent) bool {
+		_, ok := x.Event.(ha.HandoffAborted)
+		return ok && x.Node == "a"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after := c.Log.Len()
+	if err := c.Log.Wait(ctx, after, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	f := c.Settle(ctx, "a", "a", w, nil)
+	t.Logf("takeover by a dying node: %+v", f)
+	if f.Lost != 0 || f.HandledTwice != 0 {
+		t.Fatalf("figures %+v: want none lost, none handled twice", f)
+	}
+	if st := c.Fake.Stats(); st.Identifies != 1 || st.Resumes != 1 {
+		t.Fatalf("identifies %d, resumes %d, want 1 and 1 (a resumed its own session)", st.Identifies, st.Resumes)
+	}
+}

@@ -37,6 +37,7 @@ type instance struct {
 	handed   []byte // the handoff given, while it stands
 	given    *Handoff
 	crash    error // set when a generation could not be started after an aborted handoff
+	serveCtx context.Context
 }
 
 // generation is one nostrum bot and the supervisor running its subtree.
@@ -52,6 +53,16 @@ func newInstance(b *Bot, st app.StartType) *instance {
 }
 
 func (in *instance) bot() *nostrum.Bot { return in.nb.Load() }
+
+// runCtx returns Serve's context (it carries the application instance), or a background one.
+func (in *instance) runCtx() context.Context {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.serveCtx == nil {
+		return context.Background()
+	}
+	return in.serveCtx
+}
 
 // Start starts the first generation (or, after the supervisor restarted the instance, one
 // resuming the sessions the tracker knows).
@@ -137,6 +148,9 @@ func (in *instance) handle(ctx context.Context, ev nostrum.Event, user nostrum.H
 // Serve runs until the application stops the instance, then ends or detaches the sessions
 // according to the stop reason.
 func (in *instance) Serve(ctx context.Context) error {
+	in.mu.Lock()
+	in.serveCtx = ctx
+	in.mu.Unlock()
 	ckDone := make(chan struct{})
 	go func() { defer close(ckDone); in.checkpoints(ctx) }()
 	defer func() { <-ckDone }()
@@ -279,6 +293,17 @@ func (in *instance) handoff(ctx context.Context, to dist.Node) ([]byte, error) {
 		in.handed = b
 	}
 	in.mu.Unlock()
+	// The controller tells a failed takeover (HandoffAborted), but not one whose node went
+	// down before its start ended: past HandoffTimeout, still running here, resume.
+	time.AfterFunc(in.b.cfg.HandoffTimeout, func() {
+		in.mu.Lock()
+		pending := in.given == h && !in.stopping
+		in.mu.Unlock()
+		if pending {
+			in.b.log.Warn("ha: no stop after the handoff; the takeover is taken as failed", "to", string(to))
+			in.handoffAborted(in.runCtx())
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
