@@ -11,7 +11,8 @@
 //     deadline) and returns every shard's session with its committed sequence plus a cache
 //     snapshot. B restores the cache and RESUMEs on the resume URL: Discord replays exactly
 //     the events after the committed sequence. If B's start then fails, A's HandoffAborted
-//     resumes A's own shards and A keeps running.
+//     resumes A's own shards and A keeps running (also, after HandoffTimeout, when B went
+//     down before its start ended and could not say so).
 //   - Failover (A died): while it runs, an instance replicates its sessions (shard, session
 //     id, resume URL, committed sequence) through app.Checkpoint every CheckpointInterval or
 //     CheckpointEvents events. B's start RESUMEs from app.LastCheckpoint. Events A handled
