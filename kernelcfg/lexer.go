@@ -1,15 +1,15 @@
 package kernelcfg
 
 import (
-	"math"
 	"math/big"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// The lexer follows erl_scan for the subset of Erlang a config file uses. It works on code
-// points so that columns are code-point counts.
+// The lexer follows erl_scan for the subset of Erlang a config file uses. It scans bytes and
+// decodes a code point only where a byte is not ASCII, so that columns stay code-point counts
+// at the price of one counter (see lexer.pos). Names and strings without escapes are slices
+// of the source text: a token allocates nothing.
 
 type tokKind int
 
@@ -35,72 +35,104 @@ type token struct {
 	char bool // tInt written as $c
 }
 
-// reservedWords must be quoted to be atoms (OTP 25: maybe/else are plain atoms).
-var reservedWords = map[string]bool{
-	"after": true, "and": true, "andalso": true, "band": true, "begin": true, "bnot": true,
-	"bor": true, "bsl": true, "bsr": true, "bxor": true, "case": true, "catch": true,
-	"cond": true, "div": true, "end": true, "fun": true, "if": true, "let": true, "not": true,
-	"of": true, "or": true, "orelse": true, "receive": true, "rem": true, "try": true,
-	"when": true, "xor": true,
+// isReserved reports whether name is a reserved word, which must be quoted to be an atom
+// (OTP 25: maybe/else are plain atoms).
+func isReserved(name string) bool {
+	switch name {
+	case "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor",
+		"case", "catch", "cond", "div", "end", "fun", "if", "let", "not", "of", "or",
+		"orelse", "receive", "rem", "try", "when", "xor":
+		return true
+	}
+	return false
 }
 
 const maxAtomLen = 255
 
-// lexer scans valid UTF-8 text (decode guarantees it) one code point at a time.
+// nameByte marks the ASCII bytes that may continue an unquoted atom or a variable.
+var nameByte = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		r := rune(c)
+		t[c] = (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || isDigit(r) || r == '_' || r == '@'
+	}
+	return t
+}()
+
+// lexer scans valid UTF-8 text (decode guarantees it).
+//
+// Positions are kept lazily: the column of byte offset i is the number of code points between
+// the start of its line and i, plus one, which is i - lineStart - cont + 1 where cont counts
+// the UTF-8 continuation bytes passed since lineStart. Every move of i past a non-ASCII byte
+// or a newline goes through code that keeps line, lineStart and cont right.
 type lexer struct {
-	file  string
-	src   []byte
-	i     int // byte offset
-	line  int
-	col   int
-	names map[string]string // interned atom and variable names
+	file      string
+	src       string
+	i         int // byte offset
+	line      int
+	lineStart int // byte offset where the current line starts
+	cont      int // UTF-8 continuation bytes in src[lineStart:i]
 }
 
-func newLexer(file string, src []byte) *lexer {
-	return &lexer{file: file, src: src, line: 1, col: 1, names: map[string]string{}}
-}
+func newLexer(file, src string) lexer { return lexer{file: file, src: src, line: 1} }
 
-func (lx *lexer) pos() Pos { return Pos{lx.line, lx.col} }
+func (lx *lexer) pos() Pos { return Pos{lx.line, lx.i - lx.lineStart - lx.cont + 1} }
 
 func (lx *lexer) eof() bool { return lx.i >= len(lx.src) }
 
-func (lx *lexer) runeAt(i int) (rune, int) {
-	if i >= len(lx.src) {
-		return -1, 0
+// peek returns the code point at the current offset, -1 at the end.
+func (lx *lexer) peek() rune {
+	if lx.i >= len(lx.src) {
+		return -1
 	}
-	if c := lx.src[i]; c < utf8.RuneSelf {
-		return rune(c), 1
+	if c := lx.src[lx.i]; c < utf8.RuneSelf {
+		return rune(c)
 	}
-	return utf8.DecodeRune(lx.src[i:])
-}
-
-// peekAt returns the code point k code points ahead (k is 0, 1 or 2), -1 past the end.
-func (lx *lexer) peekAt(k int) rune {
-	if k == 0 && lx.i < len(lx.src) && lx.src[lx.i] < utf8.RuneSelf {
-		return rune(lx.src[lx.i])
-	}
-	i := lx.i
-	for ; k > 0; k-- {
-		_, n := lx.runeAt(i)
-		if n == 0 {
-			return -1
-		}
-		i += n
-	}
-	r, _ := lx.runeAt(i)
+	r, _ := utf8.DecodeRuneInString(lx.src[lx.i:])
 	return r
 }
 
+// peekByte returns the byte k bytes ahead, 0 past the end (0 is never a digit or a quote).
+func (lx *lexer) peekByte(k int) byte {
+	if lx.i+k < len(lx.src) {
+		return lx.src[lx.i+k]
+	}
+	return 0
+}
+
+// advance moves past one code point and returns it; the caller has checked the end.
 func (lx *lexer) advance() rune {
-	r, n := lx.runeAt(lx.i)
-	lx.i += n
-	if r == '\n' {
-		lx.line++
-		lx.col = 1
-	} else {
-		lx.col++
+	c := lx.src[lx.i]
+	if c < utf8.RuneSelf {
+		lx.i++
+		if c == '\n' {
+			lx.newline()
+		}
+		return rune(c)
 	}
+	r, n := utf8.DecodeRuneInString(lx.src[lx.i:])
+	lx.i += n
+	lx.cont += n - 1
 	return r
+}
+
+// newline records that the byte before lx.i was a newline.
+func (lx *lexer) newline() {
+	lx.line++
+	lx.lineStart = lx.i
+	lx.cont = 0
+}
+
+// skipTo moves to byte offset j, counting the newlines and code points passed.
+func (lx *lexer) skipTo(j int) {
+	for lx.i < j {
+		c := lx.src[lx.i]
+		lx.i++
+		if c == '\n' {
+			lx.newline()
+		} else if c&0xC0 == 0x80 {
+			lx.cont++
+		}
+	}
 }
 
 func isWhite(r rune) bool { return (r >= 0 && r <= ' ') || (r >= 0x80 && r <= 0xA0) }
@@ -122,15 +154,28 @@ func isNameChar(r rune) bool {
 
 // skipSpace skips white space and comments.
 func (lx *lexer) skipSpace() {
-	for !lx.eof() {
-		r := lx.peekAt(0)
+	for lx.i < len(lx.src) {
+		c := lx.src[lx.i]
 		switch {
-		case isWhite(r):
-			lx.advance()
-		case r == '%':
-			for !lx.eof() && lx.src[lx.i] != '\n' {
-				lx.advance()
+		case c == '\n':
+			lx.i++
+			lx.newline()
+		case c <= ' ':
+			lx.i++
+		case c == '%':
+			nl := strings.IndexByte(lx.src[lx.i:], '\n')
+			if nl < 0 {
+				lx.skipTo(len(lx.src))
+				return
 			}
+			lx.i += nl // the comment's code points do not matter: the newline resets the count
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRuneInString(lx.src[lx.i:])
+			if !isWhite(r) {
+				return
+			}
+			lx.i += n
+			lx.cont += n - 1
 		default:
 			return
 		}
@@ -141,360 +186,75 @@ func (lx *lexer) errf(p Pos, format string, args ...any) *Error {
 	return errAt(lx.file, p, ErrSyntax, format, args...)
 }
 
-// next returns the next token.
-func (lx *lexer) next() (token, *Error) {
+// next reads the next token into t.
+func (lx *lexer) next(t *token) *Error {
 	lx.skipSpace()
 	p := lx.pos()
-	if lx.eof() {
-		return token{kind: tEOF, pos: p}, nil
+	if lx.i >= len(lx.src) {
+		*t = token{kind: tEOF, pos: p}
+		return nil
 	}
-	r := lx.peekAt(0)
+	c := lx.src[lx.i]
+	r := rune(c)
+	if c >= utf8.RuneSelf {
+		r, _ = utf8.DecodeRuneInString(lx.src[lx.i:])
+	}
 	switch {
 	case isAtomStart(r):
-		name := lx.name()
-		if utf8.RuneCountInString(name) > maxAtomLen {
-			return token{}, lx.errf(p, "found an atom of %d characters, expected at most %d", utf8.RuneCountInString(name), maxAtomLen)
+		name, n := lx.name()
+		if n > maxAtomLen {
+			return lx.errf(p, "found an atom of %d characters, expected at most %d", n, maxAtomLen)
 		}
-		if reservedWords[name] {
-			return token{kind: tReserved, pos: p, text: name}, nil
+		if isReserved(name) {
+			*t = token{kind: tReserved, pos: p, text: name}
+			return nil
 		}
-		return token{kind: tAtom, pos: p, text: name}, nil
+		*t = token{kind: tAtom, pos: p, text: name}
+		return nil
 	case isVarStart(r):
-		return token{kind: tVar, pos: p, text: lx.name()}, nil
+		name, _ := lx.name()
+		*t = token{kind: tVar, pos: p, text: name}
+		return nil
 	case isDigit(r):
-		return lx.number()
+		return lx.number(t, p)
 	case r == '$':
-		lx.advance()
+		lx.i++
 		if lx.eof() {
-			return token{}, lx.errf(p, "found end of input after '$', expected a character")
+			return lx.errf(p, "found end of input after '$', expected a character")
 		}
-		c, err := lx.char(p)
+		v, err := lx.char(p)
 		if err != nil {
-			return token{}, err
+			return err
 		}
-		return token{kind: tInt, pos: p, ival: int64(c), char: true}, nil
+		*t = token{kind: tInt, pos: p, ival: int64(v), char: true}
+		return nil
 	case r == '"':
 		s, err := lx.quoted('"', p)
 		if err != nil {
-			return token{}, err
+			return err
 		}
-		return token{kind: tString, pos: p, text: s}, nil
+		*t = token{kind: tString, pos: p, text: s}
+		return nil
 	case r == '\'':
 		s, err := lx.quoted('\'', p)
 		if err != nil {
-			return token{}, err
+			return err
 		}
-		if n := utf8.RuneCountInString(s); n > maxAtomLen {
-			return token{}, lx.errf(p, "found an atom of %d characters, expected at most %d", n, maxAtomLen)
+		if len(s) > maxAtomLen {
+			if n := utf8.RuneCountInString(s); n > maxAtomLen {
+				return lx.errf(p, "found an atom of %d characters, expected at most %d", n, maxAtomLen)
+			}
 		}
-		return token{kind: tAtom, pos: p, text: s}, nil
+		*t = token{kind: tAtom, pos: p, text: s}
+		return nil
 	case r == '.':
-		lx.advance()
-		if n := lx.peekAt(0); n < 0 || isWhite(n) || n == '%' {
-			return token{kind: tDot, pos: p, text: "."}, nil
+		lx.i++
+		if n := lx.peek(); n < 0 || isWhite(n) || n == '%' {
+			*t = token{kind: tDot, pos: p, text: "."}
+			return nil
 		}
-		return token{kind: tPunct, pos: p, text: "."}, nil
+		*t = token{kind: tPunct, pos: p, text: "."}
+		return nil
 	}
-	return lx.punct(p, r)
-}
-
-// twoCharPunct returns the two-character punctuation token starting with r then n, or "".
-func twoCharPunct(r, n rune) string {
-	switch r {
-	case '<':
-		switch n {
-		case '<':
-			return "<<"
-		case '-':
-			return "<-"
-		case '=':
-			return "<="
-		}
-	case '>':
-		switch n {
-		case '>':
-			return ">>"
-		case '=':
-			return ">="
-		}
-	case '=':
-		switch n {
-		case '>':
-			return "=>"
-		case '=':
-			return "=="
-		case '<':
-			return "=<"
-		case ':':
-			return "=:"
-		}
-	case ':':
-		switch n {
-		case '=':
-			return ":="
-		case ':':
-			return "::"
-		}
-	case '-':
-		switch n {
-		case '>':
-			return "->"
-		case '-':
-			return "--"
-		}
-	case '|':
-		if n == '|' {
-			return "||"
-		}
-	case '+':
-		if n == '+' {
-			return "++"
-		}
-	case '/':
-		if n == '=' {
-			return "/="
-		}
-	}
-	return ""
-}
-
-// oneCharPuncts holds the text of every single-character token, so lexing allocates nothing.
-var oneCharPuncts = func() (t [256]string) {
-	for i := range t {
-		t[i] = string(rune(i))
-	}
-	return t
-}()
-
-func (lx *lexer) punct(p Pos, r rune) (token, *Error) {
-	if r > 0xFF {
-		return token{}, lx.errf(p, "found illegal character %s, expected a term (quote it)", quoteText(string(r), '\''))
-	}
-	if two := twoCharPunct(r, lx.peekAt(1)); two != "" {
-		lx.advance()
-		lx.advance()
-		return token{kind: tPunct, pos: p, text: two}, nil
-	}
-	lx.advance()
-	return token{kind: tPunct, pos: p, text: oneCharPuncts[r]}, nil
-}
-
-func (lx *lexer) name() string {
-	start := lx.i
-	for !lx.eof() && isNameChar(lx.peekAt(0)) {
-		lx.advance()
-	}
-	b := lx.src[start:lx.i]
-	if s, ok := lx.names[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	lx.names[s] = s
-	return s
-}
-
-// digits reads digits valid in base, with single '_' separators between digits.
-func (lx *lexer) digits(base int, b *strings.Builder) int {
-	n := 0
-	for !lx.eof() {
-		r := lx.peekAt(0)
-		if digitVal(r) < base {
-			b.WriteRune(r)
-			lx.advance()
-			n++
-			continue
-		}
-		if r == '_' && n > 0 && digitVal(lx.peekAt(1)) < base {
-			lx.advance()
-			continue
-		}
-		break
-	}
-	return n
-}
-
-func digitVal(r rune) int {
-	switch {
-	case r >= '0' && r <= '9':
-		return int(r - '0')
-	case r >= 'a' && r <= 'z':
-		return int(r-'a') + 10
-	case r >= 'A' && r <= 'Z':
-		return int(r-'A') + 10
-	}
-	return 99
-}
-
-func (lx *lexer) number() (token, *Error) {
-	p := lx.pos()
-	var b strings.Builder
-	lx.digits(10, &b)
-	if lx.peekAt(0) == '#' {
-		base, err := strconv.Atoi(b.String())
-		if err != nil || base < 2 || base > 36 {
-			return token{}, lx.errf(p, "found base %s, expected a base from 2 to 36", b.String())
-		}
-		lx.advance()
-		var d strings.Builder
-		if lx.digits(base, &d) == 0 {
-			return token{}, lx.errf(lx.pos(), "found %s after %d#, expected base-%d digits", describeRune(lx.peekAt(0)), base, base)
-		}
-		return intToken(p, d.String(), base), nil
-	}
-	if lx.peekAt(0) == '.' && isDigit(lx.peekAt(1)) {
-		lx.advance()
-		b.WriteByte('.')
-		lx.digits(10, &b)
-		if e := lx.peekAt(0); e == 'e' || e == 'E' {
-			lx.advance()
-			b.WriteByte('e')
-			if s := lx.peekAt(0); s == '+' || s == '-' {
-				lx.advance()
-				b.WriteRune(s)
-			}
-			if lx.digits(10, &b) == 0 {
-				return token{}, lx.errf(p, "found an illegal float %s, expected digits after the exponent", b.String())
-			}
-		}
-		f, err := strconv.ParseFloat(b.String(), 64)
-		if err != nil && math.IsInf(f, 0) {
-			return token{}, lx.errf(p, "found an illegal float %s, expected a float in range", b.String())
-		}
-		return token{kind: tFloat, pos: p, fval: f}, nil
-	}
-	return intToken(p, b.String(), 10), nil
-}
-
-func intToken(p Pos, digits string, base int) token {
-	if v, err := strconv.ParseInt(digits, base, 64); err == nil {
-		return token{kind: tInt, pos: p, ival: v}
-	}
-	bi, _ := new(big.Int).SetString(digits, base)
-	return token{kind: tInt, pos: p, big: bi}
-}
-
-func describeRune(r rune) string {
-	if r < 0 {
-		return "end of input"
-	}
-	return quoteText(string(r), '\'')
-}
-
-func (lx *lexer) quoted(q rune, p Pos) (string, *Error) {
-	lx.advance() // opening quote
-	// Fast path: no escape before the closing quote; the text is a slice of the source.
-	start := lx.i
-	for j := start; j < len(lx.src); j++ {
-		c := lx.src[j]
-		if c == '\\' {
-			break
-		}
-		if rune(c) == q {
-			for lx.i < j {
-				lx.advance()
-			}
-			lx.advance()
-			return string(lx.src[start:j]), nil
-		}
-	}
-	var b strings.Builder
-	for {
-		if lx.eof() {
-			what := "string"
-			if q == '\'' {
-				what = "quoted atom"
-			}
-			return "", lx.errf(p, "found an unterminated %s, expected a closing %c", what, q)
-		}
-		r := lx.peekAt(0)
-		if r == q {
-			lx.advance()
-			return b.String(), nil
-		}
-		c, err := lx.char(p)
-		if err != nil {
-			return "", err
-		}
-		b.WriteRune(c)
-	}
-}
-
-// char reads one character or escape sequence (inside quotes or after '$').
-func (lx *lexer) char(start Pos) (rune, *Error) {
-	p := lx.pos()
-	r := lx.advance()
-	if r != '\\' {
-		return r, nil
-	}
-	if lx.eof() {
-		return 0, lx.errf(start, "found end of input in an escape sequence, expected a character")
-	}
-	r = lx.advance()
-	switch r {
-	case 'b':
-		return '\b', nil
-	case 'd':
-		return 0x7f, nil
-	case 'e':
-		return 0x1b, nil
-	case 'f':
-		return '\f', nil
-	case 'n':
-		return '\n', nil
-	case 'r':
-		return '\r', nil
-	case 's':
-		return ' ', nil
-	case 't':
-		return '\t', nil
-	case 'v':
-		return '\v', nil
-	case '^':
-		if lx.eof() {
-			return 0, lx.errf(p, "found end of input after \\^, expected a character")
-		}
-		return lx.advance() & 31, nil
-	case 'x':
-		return lx.hexEscape(p)
-	}
-	if r >= '0' && r <= '7' {
-		v := r - '0'
-		for k := 0; k < 2 && lx.peekAt(0) >= '0' && lx.peekAt(0) <= '7'; k++ {
-			v = v*8 + (lx.advance() - '0')
-		}
-		return v, nil
-	}
-	return r, nil // an unknown escape is the character itself
-}
-
-func (lx *lexer) hexEscape(p Pos) (rune, *Error) {
-	bad := func() (rune, *Error) {
-		return 0, lx.errf(p, "found an illegal escape, expected \\xHH or \\x{H...} naming a Unicode code point")
-	}
-	if lx.peekAt(0) == '{' {
-		lx.advance()
-		var v int64
-		n := 0
-		for digitVal(lx.peekAt(0)) < 16 {
-			v = v*16 + int64(digitVal(lx.advance()))
-			n++
-			if v > 0x10FFFF {
-				return bad()
-			}
-		}
-		if n == 0 || lx.peekAt(0) != '}' {
-			return bad()
-		}
-		lx.advance()
-		if (v >= 0xD800 && v <= 0xDFFF) || v == 0xFFFE || v == 0xFFFF { // erl_scan refuses these too
-			return bad()
-		}
-		return rune(v), nil
-	}
-	if digitVal(lx.peekAt(0)) < 16 && digitVal(lx.peekAt(1)) < 16 {
-		hi := digitVal(lx.advance())
-		lo := digitVal(lx.advance())
-		return rune(hi*16 + lo), nil
-	}
-	return bad()
+	return lx.punct(t, p, r)
 }

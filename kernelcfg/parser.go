@@ -1,7 +1,6 @@
 package kernelcfg
 
 import (
-	"bytes"
 	"math/big"
 	"strconv"
 	"strings"
@@ -25,7 +24,7 @@ func ParseFile(name string, src []byte) (Term, error) {
 // ParseTerm parses a single term with an optional final dot, as OTP parses the value of a
 // command-line flag `-App Par Val`. label names the source in error messages.
 func ParseTerm(label, text string) (Term, error) {
-	text8, err := decode(label, []byte(text))
+	text8, err := decode(label, text)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +48,8 @@ func ParseTerm(label, text string) (Term, error) {
 }
 
 func parseFile(name string, src []byte) (Term, *Error) {
-	text8, err := decode(name, src)
+	// One copy of the source: names and strings without escapes are slices of it.
+	text8, err := decode(name, string(src))
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func parseFile(name string, src []byte) (Term, *Error) {
 	default:
 		return nil, p.unexpected("a final dot after the term")
 	}
-	if bad, at := onlyWhite(p.lx); !bad {
+	if bad, at := onlyWhite(&p.lx); !bad {
 		return nil, errAt(name, at, ErrSyntax, "found more text after the final dot, expected only white space and comments (the file must contain ONE list ended by a dot)")
 	}
 	return t, nil
@@ -79,14 +79,20 @@ func parseFile(name string, src []byte) (Term, *Error) {
 
 // onlyWhite mirrors OTP's check of what follows the dot: characters up to space, and comments.
 func onlyWhite(lx *lexer) (bool, Pos) {
-	for !lx.eof() {
-		r := lx.peekAt(0)
+	for lx.i < len(lx.src) {
+		c := lx.src[lx.i]
 		switch {
-		case r >= 0 && r <= ' ':
-			lx.advance()
-		case r == '%':
-			for !lx.eof() && lx.src[lx.i] != '\n' {
-				lx.advance()
+		case c == '\n':
+			lx.i++
+			lx.newline()
+		case c <= ' ':
+			lx.i++
+		case c == '%':
+			nl := strings.IndexByte(lx.src[lx.i:], '\n')
+			if nl < 0 {
+				lx.skipTo(len(lx.src))
+			} else {
+				lx.i += nl
 			}
 		default:
 			return false, lx.pos()
@@ -97,22 +103,22 @@ func onlyWhite(lx *lexer) (bool, Pos) {
 
 // decode returns the file's text as UTF-8: UTF-8 unless a coding comment in the first two
 // lines selects Latin-1 (epp's rule). Invalid UTF-8 is an error at its position.
-func decode(name string, src []byte) ([]byte, *Error) {
+func decode(name string, src string) (string, *Error) {
 	if latin1Coding(src) {
 		out := make([]byte, 0, len(src)+len(src)/8)
-		for _, c := range src {
-			out = utf8.AppendRune(out, rune(c))
+		for i := 0; i < len(src); i++ {
+			out = utf8.AppendRune(out, rune(src[i]))
 		}
-		return out, nil
+		return string(out), nil
 	}
-	if utf8.Valid(src) {
+	if utf8.ValidString(src) {
 		return src, nil
 	}
 	line, col := 1, 1
 	for i := 0; i < len(src); {
-		r, n := utf8.DecodeRune(src[i:])
+		r, n := utf8.DecodeRuneInString(src[i:])
 		if r == utf8.RuneError && n <= 1 {
-			return nil, errAt(name, Pos{line, col}, ErrSyntax, "found byte 0x%02x that is not UTF-8, expected UTF-8 text (or a \"coding: latin-1\" comment on the first line)", src[i])
+			return "", errAt(name, Pos{line, col}, ErrSyntax, "found byte 0x%02x that is not UTF-8, expected UTF-8 text (or a \"coding: latin-1\" comment on the first line)", src[i])
 		}
 		if r == '\n' {
 			line, col = line+1, 1
@@ -124,23 +130,23 @@ func decode(name string, src []byte) ([]byte, *Error) {
 	return src, nil
 }
 
-func latin1Coding(src []byte) bool {
+func latin1Coding(src string) bool {
 	for k := 0; k < 2 && len(src) > 0; k++ {
 		line := src
-		if nl := bytes.IndexByte(src, '\n'); nl >= 0 {
+		if nl := strings.IndexByte(src, '\n'); nl >= 0 {
 			line, src = src[:nl], src[nl+1:]
 		} else {
-			src = nil
+			src = ""
 		}
-		pc := bytes.IndexByte(line, '%')
+		pc := strings.IndexByte(line, '%')
 		if pc < 0 {
 			continue
 		}
-		c := bytes.Index(line[pc:], []byte("coding"))
+		c := strings.Index(line[pc:], "coding")
 		if c < 0 {
 			continue
 		}
-		rest := strings.TrimLeft(string(line[pc+c+len("coding"):]), " \t")
+		rest := strings.TrimLeft(line[pc+c+len("coding"):], " \t")
 		if rest == "" || (rest[0] != ':' && rest[0] != '=') {
 			continue
 		}
@@ -160,7 +166,7 @@ func latin1Coding(src []byte) bool {
 
 type parser struct {
 	file  string
-	lx    *lexer
+	lx    lexer
 	tok   token
 	stack []Term // scratch for elements of open lists and tuples, so each gets one exact-size slice
 
@@ -207,7 +213,7 @@ func (p *parser) collect(base int) []Term {
 	return out
 }
 
-func newParser(file string, src []byte) (*parser, *Error) {
+func newParser(file, src string) (*parser, *Error) {
 	p := &parser{file: file, lx: newLexer(file, src)}
 	if err := p.advance(); err != nil {
 		return nil, err
@@ -215,14 +221,7 @@ func newParser(file string, src []byte) (*parser, *Error) {
 	return p, nil
 }
 
-func (p *parser) advance() *Error {
-	t, err := p.lx.next()
-	if err != nil {
-		return err
-	}
-	p.tok = t
-	return nil
-}
+func (p *parser) advance() *Error { return p.lx.next(&p.tok) }
 
 func (p *parser) isPunct(s string) bool { return p.tok.kind == tPunct && p.tok.text == s }
 

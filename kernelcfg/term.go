@@ -351,7 +351,7 @@ func quoteAtom(name string) string {
 }
 
 func isBareAtom(name string) bool {
-	if name == "" || reservedWords[name] {
+	if name == "" || isReserved(name) {
 		return false
 	}
 	for i, r := range name {
