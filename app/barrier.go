@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/gotp/gotp/dist"
 )
@@ -22,6 +23,7 @@ func (c *Controller) barrier(ctx context.Context, app string) error {
 		return nil
 	}
 	done := make(chan struct{})
+	var id uint64
 	if !c.postFunc(func() {
 		a := c.core.apps[app]
 		if a == nil {
@@ -34,6 +36,7 @@ func (c *Controller) barrier(ctx context.Context, app string) error {
 			return
 		}
 		c.nextBar++
+		id = c.nextBar
 		b := &barrier{waiting: map[dist.Node]bool{}, done: done}
 		c.bars[c.nextBar] = b
 		for _, n := range peers {
@@ -43,14 +46,46 @@ func (c *Controller) barrier(ctx context.Context, app string) error {
 	}) {
 		return ErrShutdown
 	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.done:
-		return ErrShutdown
+	// A ping can be lost (a peer whose controller is not listening yet drops it): ping the
+	// silent peers again now and then, and go on without them after start_wait.
+	resend := time.NewTicker(barrierResend)
+	defer resend.Stop()
+	var giveUp <-chan time.Time
+	if c.cfg.StartWait != Infinity {
+		t := time.NewTimer(c.cfg.StartWait)
+		defer t.Stop()
+		giveUp = t.C
 	}
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			c.dropBarrier(id)
+			return ctx.Err()
+		case <-c.done:
+			return ErrShutdown
+		case <-resend.C:
+			c.postFunc(func() {
+				if b := c.bars[id]; b != nil {
+					for _, n := range sortedNodes(b.waiting) {
+						c.sender(n).push(wireMsg{Ping: id})
+					}
+				}
+			})
+		case <-giveUp:
+			c.log.Warn("barrier", "app", app, "reason", "peers did not answer within start_wait; deciding without them")
+			c.dropBarrier(id)
+			return nil
+		}
+	}
+}
+
+// barrierResend is how often a barrier pings the peers that have not answered.
+const barrierResend = 250 * time.Millisecond
+
+func (c *Controller) dropBarrier(id uint64) {
+	c.postFunc(func() { delete(c.bars, id) })
 }
 
 // pong records n's answer to barrier id; id 0 means n went down (it answers no barrier).

@@ -261,6 +261,7 @@ func (c *Controller) nodeEvent(n dist.Node, up bool, boot uint64) {
 		c.boots[n] = boot
 		return
 	case up:
+		c.log.Debug("nodeup", "peer", string(n), "boot", boot, "replaces", cur, "known", known)
 		if known {
 			c.apply(evNodeDown{Node: n})
 			c.pong(n, 0)
@@ -270,6 +271,7 @@ func (c *Controller) nodeEvent(n dist.Node, up bool, boot uint64) {
 	case known && boot != 0 && cur != 0 && cur != boot:
 		return // stale: that instance was already replaced
 	default:
+		c.log.Debug("nodedown", "peer", string(n), "boot", boot, "known", known, "cur", cur)
 		delete(c.boots, n)
 		c.apply(evNodeDown{Node: n})
 		c.pong(n, 0)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/gotp/gotp/dist"
 )
@@ -41,6 +42,26 @@ func (s *sender) push(m wireMsg) {
 	select {
 	case s.wake <- struct{}{}:
 	default:
+	}
+}
+
+// Send retries.
+const (
+	sendTries = 3
+	sendRetry = 100 * time.Millisecond
+)
+
+// sleep waits d unless the sender closes first (then it returns false).
+func (s *sender) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.stop:
+		return false
+	case <-s.c.ctx.Done():
+		return false
 	}
 }
 
@@ -97,9 +118,14 @@ func (s *sender) run() {
 					s.c.log.Error("cannot encode a peer message", "reason", err.Error())
 					continue
 				}
-				// A failed send means the link is gone; the nodedown that follows tells the
-				// core, and the hello after the next nodeup resynchronises the peer.
-				_ = s.c.net.Send(s.c.ctx, s.to, ServicePeer, b)
+				// A failed send is retried a few times (a link being set up); after that the
+				// link is gone: the nodedown that follows tells the core, and the hello after
+				// the next nodeup resynchronises the peer.
+				for try := 0; try < sendTries; try++ {
+					if s.c.net.Send(s.c.ctx, s.to, ServicePeer, b) == nil || !s.sleep(sendRetry) {
+						break
+					}
+				}
 				s.mu.Lock()
 				s.done += uint64(n)
 				s.flush.Broadcast()

@@ -152,9 +152,12 @@ func waitPlaced(ctx context.Context, ctls []*app.Controller, apps []string, not 
 		}
 	check:
 		for _, c := range ctls {
+			where := map[string]dist.Node{} // one query per controller per round: Info
+			for _, r := range c.Info().Running {
+				where[r.Name] = r.Node
+			}
 			for _, a := range apps {
-				p, err := c.Where(a)
-				if err != nil || p.Node == "" || (not != nil && p.Node == *not) || (p.State != "local" && p.State != "remote") {
+				if n := where[a]; n == "" || (not != nil && n == *not) {
 					ok = false
 					break check
 				}
