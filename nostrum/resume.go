@@ -3,6 +3,7 @@ package nostrum
 import (
 	"fmt"
 
+	"github.com/gotp/gotp/internal/msgcheck"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -29,7 +30,12 @@ func EncodeResumeInfos(infos []ResumeInfo) ([]byte, error) {
 }
 
 // DecodeResumeInfos decodes and checks what EncodeResumeInfos made.
+// Its lengths and nesting are checked against the bytes present before decoding, so a few
+// hostile bytes cannot make the decoder allocate what they claim.
 func DecodeResumeInfos(b []byte) ([]ResumeInfo, error) {
+	if err := msgcheck.Check(b); err != nil {
+		return nil, fmt.Errorf("nostrum: decoding resume infos: %w", err)
+	}
 	var infos []ResumeInfo
 	if err := msgpack.Unmarshal(b, &infos); err != nil {
 		return nil, fmt.Errorf("nostrum: decoding resume infos: %w", err)
