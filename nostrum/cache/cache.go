@@ -9,6 +9,7 @@ import (
 	"maps"
 	"sync"
 
+	"github.com/gotp/gotp/internal/msgcheck"
 	"github.com/gotp/gotp/nostrum/discord"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -159,8 +160,13 @@ func (c *Cache) Snapshot() ([]byte, error) {
 	return b, nil
 }
 
-// Restore replaces the cache's contents with a snapshot.
+// Restore replaces the cache's contents with a snapshot. The snapshot's lengths and nesting
+// are checked against the bytes present before decoding, so a few hostile bytes cannot make
+// the decoder allocate what they claim; on any error the cache is left as it was.
 func (c *Cache) Restore(b []byte) error {
+	if err := msgcheck.Check(b); err != nil {
+		return fmt.Errorf("cache: restore: %w", err)
+	}
 	var s snapshot
 	if err := msgpack.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("cache: restore: %w", err)
