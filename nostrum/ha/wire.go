@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/gotp/gotp/internal/msgcheck"
 	"github.com/gotp/gotp/nostrum"
 )
 
@@ -72,7 +73,7 @@ func encode(infos []nostrum.ResumeInfo, cache []byte, at time.Time) ([]byte, err
 }
 
 func decode(b []byte) ([]nostrum.ResumeInfo, []byte, time.Time, error) {
-	if err := wellFormed(b); err != nil {
+	if err := msgcheck.Check(b); err != nil {
 		return nil, nil, time.Time{}, fmt.Errorf("%w: %v", ErrBadState, err)
 	}
 	var s state
@@ -82,7 +83,7 @@ func decode(b []byte) ([]nostrum.ResumeInfo, []byte, time.Time, error) {
 	if s.V != wireVersion {
 		return nil, nil, time.Time{}, fmt.Errorf("%w: version %d, want %d", ErrBadState, s.V, wireVersion)
 	}
-	if err := wellFormed(s.Shards); err != nil {
+	if err := msgcheck.Check(s.Shards); err != nil {
 		return nil, nil, time.Time{}, fmt.Errorf("%w: shards: %v", ErrBadState, err)
 	}
 	infos, err := nostrum.DecodeResumeInfos(s.Shards)
