@@ -48,7 +48,8 @@ func (c *Controller) barrier(ctx context.Context, app string) error {
 	}
 	// A ping can be lost (a peer whose controller is not listening yet drops it): ping the
 	// silent peers again now and then, and go on without them after start_wait.
-	resend := time.NewTicker(barrierResend)
+	every := barrierResend
+	resend := time.NewTimer(every)
 	defer resend.Stop()
 	var giveUp <-chan time.Time
 	if c.cfg.StartWait != Infinity {
@@ -66,6 +67,8 @@ func (c *Controller) barrier(ctx context.Context, app string) error {
 		case <-c.done:
 			return ErrShutdown
 		case <-resend.C:
+			every *= 2 // back off: at scale, thousands of calls may wait at once
+			resend.Reset(every)
 			c.postFunc(func() {
 				if b := c.bars[id]; b != nil {
 					for _, n := range sortedNodes(b.waiting) {
@@ -81,8 +84,9 @@ func (c *Controller) barrier(ctx context.Context, app string) error {
 	}
 }
 
-// barrierResend is how often a barrier pings the peers that have not answered.
-const barrierResend = 250 * time.Millisecond
+// barrierResend is when a barrier first pings again the peers that have not answered (then
+// twice as long each time).
+const barrierResend = time.Second
 
 func (c *Controller) dropBarrier(id uint64) {
 	c.postFunc(func() { delete(c.bars, id) })

@@ -184,6 +184,10 @@ func New(cfg Config) (*Controller, error) {
 	}
 	c.wg.Add(1)
 	go c.loop()
+	if c.net != nil {
+		c.wg.Add(1)
+		go c.resync()
+	}
 	return c, nil
 }
 
@@ -198,6 +202,23 @@ func (c *Controller) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.fatalErr
+}
+
+// resyncEvery is how often the controller asks again for missing hellos.
+const resyncEvery = 500 * time.Millisecond
+
+func (c *Controller) resync() {
+	defer c.wg.Done()
+	t := time.NewTicker(resyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			c.post(evResync{})
+		}
+	}
 }
 
 func (c *Controller) monitor(events <-chan dist.NodeEvent) {

@@ -175,6 +175,9 @@ type (
 		App string
 		Gen uint64
 	}
+	// evResync: ask again for the hello of every up peer that has not sent one (a hello
+	// can be lost while links are set up).
+	evResync struct{}
 )
 
 func (evLoad) isEvent()         {}
@@ -190,6 +193,7 @@ func (evNodeUp) isEvent()       {}
 func (evNodeDown) isEvent()     {}
 func (evPeer) isEvent()         {}
 func (evTimer) isEvent()        {}
+func (evResync) isEvent()       {}
 
 // action is the closed set of outputs of the core.
 type action interface{ isAction() }
@@ -278,6 +282,12 @@ func (c *core) step(now time.Time, ev event) []action {
 		c.peerMsg(e.From, e.Msg)
 	case evTimer:
 		c.timer(e)
+	case evResync:
+		for _, n := range sortedNodes(c.up) {
+			if !c.known[n] {
+				c.sendHello(n, true)
+			}
+		}
 	}
 	return c.acts
 }
