@@ -25,14 +25,18 @@ const (
 	tDot   // '.' followed by white space, '%' or the end of the input
 )
 
+// token is one token. It holds no pointers, so that reading the next one into the parser
+// costs plain stores (no write barriers while the collector runs): its text is a range of the
+// source, or the lexer's esc for a quoted text with escapes, and an integer too large for
+// ival is the lexer's big. Both stay valid until the next token is read.
 type token struct {
-	kind tokKind
-	pos  Pos
-	text string // atom/var name, string value, punctuation
-	ival int64
-	big  *big.Int
-	fval float64
-	char bool // tInt written as $c
+	kind       tokKind
+	pos        Pos
+	start, end int  // the text (name, punctuation, quoted text without quotes) is src[start:end]
+	esc        bool // the text is lexer.esc
+	big        bool // the integer is lexer.big
+	ival       int64
+	fval       float64
 }
 
 // isReserved reports whether name is a reserved word, which must be quoted to be an atom
@@ -69,8 +73,10 @@ type lexer struct {
 	src       string
 	i         int // byte offset
 	line      int
-	lineStart int // byte offset where the current line starts
-	cont      int // UTF-8 continuation bytes in src[lineStart:i]
+	lineStart int      // byte offset where the current line starts
+	cont      int      // UTF-8 continuation bytes in src[lineStart:i]
+	esc       string   // the text of the last quoted token with escapes
+	big       *big.Int // the value of the last integer token too large for an int64
 }
 
 func newLexer(file, src string) lexer { return lexer{file: file, src: src, line: 1} }
@@ -189,7 +195,7 @@ func (lx *lexer) errf(p Pos, format string, args ...any) *Error {
 // next reads the next token into t.
 func (lx *lexer) next(t *token) *Error {
 	lx.skipSpace()
-	p := lx.pos()
+	p, start := lx.pos(), lx.i
 	if lx.i >= len(lx.src) {
 		*t = token{kind: tEOF, pos: p}
 		return nil
@@ -205,15 +211,15 @@ func (lx *lexer) next(t *token) *Error {
 		if n > maxAtomLen {
 			return lx.errf(p, "found an atom of %d characters, expected at most %d", n, maxAtomLen)
 		}
+		kind := tAtom
 		if isReserved(name) {
-			*t = token{kind: tReserved, pos: p, text: name}
-			return nil
+			kind = tReserved
 		}
-		*t = token{kind: tAtom, pos: p, text: name}
+		*t = token{kind: kind, pos: p, start: start, end: lx.i}
 		return nil
 	case isVarStart(r):
-		name, _ := lx.name()
-		*t = token{kind: tVar, pos: p, text: name}
+		lx.name()
+		*t = token{kind: tVar, pos: p, start: start, end: lx.i}
 		return nil
 	case isDigit(r):
 		return lx.number(t, p)
@@ -226,35 +232,37 @@ func (lx *lexer) next(t *token) *Error {
 		if err != nil {
 			return err
 		}
-		*t = token{kind: tInt, pos: p, ival: int64(v), char: true}
+		*t = token{kind: tInt, pos: p, ival: int64(v)}
 		return nil
 	case r == '"':
-		s, err := lx.quoted('"', p)
-		if err != nil {
-			return err
-		}
-		*t = token{kind: tString, pos: p, text: s}
-		return nil
+		return lx.quoted(t, tString, p)
 	case r == '\'':
-		s, err := lx.quoted('\'', p)
-		if err != nil {
+		if err := lx.quoted(t, tAtom, p); err != nil {
 			return err
 		}
-		if len(s) > maxAtomLen {
+		if t.esc || t.end-t.start > maxAtomLen {
+			s := lx.text(t)
 			if n := utf8.RuneCountInString(s); n > maxAtomLen {
 				return lx.errf(p, "found an atom of %d characters, expected at most %d", n, maxAtomLen)
 			}
 		}
-		*t = token{kind: tAtom, pos: p, text: s}
 		return nil
 	case r == '.':
 		lx.i++
+		kind := tPunct
 		if n := lx.peek(); n < 0 || isWhite(n) || n == '%' {
-			*t = token{kind: tDot, pos: p, text: "."}
-			return nil
+			kind = tDot
 		}
-		*t = token{kind: tPunct, pos: p, text: "."}
+		*t = token{kind: kind, pos: p, start: start, end: lx.i}
 		return nil
 	}
 	return lx.punct(t, p, r)
+}
+
+// text returns the text of the token the lexer read last.
+func (lx *lexer) text(t *token) string {
+	if t.esc {
+		return lx.esc
+	}
+	return lx.src[t.start:t.end]
 }

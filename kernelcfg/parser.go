@@ -168,26 +168,53 @@ type parser struct {
 	file  string
 	lx    lexer
 	tok   token
-	stack []Term // scratch for elements of open lists and tuples, so each gets one exact-size slice
+	stack []Term // scratch for elements of open lists, tuples and maps, so each gets one exact-size slice
 
 	// Slabs: terms are carved out of chunks, so a big file costs few allocations.
-	atoms   slab[Atom]
-	ints    slab[Int]
-	strs    slab[String]
-	lists   slab[List]
-	tuples  slab[Tuple]
-	termBuf []Term
+	atoms    slab[Atom]
+	ints     slab[Int]
+	floats   slab[Float]
+	strs     slab[String]
+	lists    slab[List]
+	tuples   slab[Tuple]
+	maps     slab[Map]
+	binaries slab[Binary]
+	termBuf  []Term
+	byteSlab byteSlab
+	binBuf   []byte // scratch for the bytes of the binary being read
 }
 
-// slab hands out pointers into chunks of 256 values.
+// slab hands out pointers into chunks of values; a chunk is twice the size of the one before,
+// from 16 up to 1024 values, so small files stay small and big ones cost few allocations.
 type slab[T any] struct{ buf []T }
 
 func (s *slab[T]) alloc() *T {
 	if len(s.buf) == cap(s.buf) {
-		s.buf = make([]T, 0, 256)
+		n := min(2*cap(s.buf), 1024)
+		s.buf = make([]T, 0, max(n, 16))
 	}
 	s.buf = s.buf[:len(s.buf)+1]
 	return &s.buf[len(s.buf)-1]
+}
+
+// byteSlab hands out exact-size byte slices carved from shared chunks.
+type byteSlab struct{ buf []byte }
+
+// copy returns a non-nil copy of b whose capacity is its length.
+func (s *byteSlab) copy(b []byte) []byte {
+	n := len(b)
+	if n == 0 {
+		return []byte{}
+	}
+	if n > 256 {
+		return append(make([]byte, 0, n), b...)
+	}
+	if len(s.buf)+n > cap(s.buf) {
+		s.buf = make([]byte, 0, 4096)
+	}
+	start := len(s.buf)
+	s.buf = append(s.buf, b...)
+	return s.buf[start : start+n : start+n]
 }
 
 // collect returns the elements pushed since base as an exact-size slice and pops them.
@@ -196,21 +223,37 @@ func (p *parser) collect(base int) []Term {
 	if n == 0 {
 		return nil
 	}
-	var out []Term
-	if n > 64 {
-		out = make([]Term, n)
-	} else {
-		if len(p.termBuf)+n > cap(p.termBuf) {
-			p.termBuf = make([]Term, 0, 4096)
-		}
-		start := len(p.termBuf)
-		p.termBuf = p.termBuf[:start+n]
-		out = p.termBuf[start : start+n : start+n]
-	}
+	out := p.termSlice(n)
 	copy(out, p.stack[base:])
 	clear(p.stack[base:])
 	p.stack = p.stack[:base]
 	return out
+}
+
+// collectPairs returns the keys and values pushed in pairs since base and pops them.
+func (p *parser) collectPairs(base int) (keys, values []Term) {
+	n := (len(p.stack) - base) / 2
+	keys, values = p.termSlice(n), p.termSlice(n)
+	for i := range n {
+		keys[i], values[i] = p.stack[base+2*i], p.stack[base+2*i+1]
+	}
+	clear(p.stack[base:])
+	p.stack = p.stack[:base]
+	return keys, values
+}
+
+// termSlice returns a slice of n terms whose capacity is n, carved from a shared chunk when
+// it is small.
+func (p *parser) termSlice(n int) []Term {
+	if n > 64 {
+		return make([]Term, n)
+	}
+	if len(p.termBuf)+n > cap(p.termBuf) {
+		p.termBuf = make([]Term, 0, 4096)
+	}
+	start := len(p.termBuf)
+	p.termBuf = p.termBuf[:start+n]
+	return p.termBuf[start : start+n : start+n]
 }
 
 func newParser(file, src string) (*parser, *Error) {
@@ -223,7 +266,12 @@ func newParser(file, src string) (*parser, *Error) {
 
 func (p *parser) advance() *Error { return p.lx.next(&p.tok) }
 
-func (p *parser) isPunct(s string) bool { return p.tok.kind == tPunct && p.tok.text == s }
+func (p *parser) isPunct(s string) bool {
+	return p.tok.kind == tPunct && p.tok.end-p.tok.start == len(s) && p.lx.src[p.tok.start:p.tok.end] == s
+}
+
+// text returns the current token's text; read it before the next advance.
+func (p *parser) text() string { return p.lx.text(&p.tok) }
 
 func (p *parser) expect(s, expected string) *Error {
 	if !p.isPunct(s) {
@@ -233,28 +281,31 @@ func (p *parser) expect(s, expected string) *Error {
 }
 
 func (p *parser) unexpected(expected string) *Error {
-	return errAt(p.file, p.tok.pos, ErrSyntax, "found %s, expected %s", describe(p.tok), expected)
+	return errAt(p.file, p.tok.pos, ErrSyntax, "found %s, expected %s", p.describe(), expected)
 }
 
-func describe(t token) string {
+// describe names the current token for an error message.
+func (p *parser) describe() string {
+	t := &p.tok
+	text := p.text()
 	switch t.kind {
 	case tEOF:
 		return "end of input"
 	case tAtom:
-		return "atom " + quoteAtom(t.text)
+		return "atom " + quoteAtom(text)
 	case tReserved:
-		return "reserved word " + t.text + " (write '" + t.text + "' for the atom)"
+		return "reserved word " + text + " (write '" + text + "' for the atom)"
 	case tVar:
-		return "variable " + t.text
+		return "variable " + text
 	case tString:
-		s := quoteText(t.text, '"')
+		s := quoteText(text, '"')
 		if len(s) > 40 {
 			s = s[:37] + "...\""
 		}
 		return "string " + s
 	case tInt:
-		if t.big != nil {
-			return "integer " + t.big.String()
+		if t.big {
+			return "integer " + p.lx.big.String()
 		}
 		return "integer " + strconv.FormatInt(t.ival, 10)
 	case tFloat:
@@ -262,7 +313,7 @@ func describe(t token) string {
 	case tDot:
 		return "the final dot"
 	}
-	return "'" + t.text + "'"
+	return "'" + text + "'"
 }
 
 // term parses one term; the current token is its first token.
@@ -270,25 +321,18 @@ func (p *parser) term(depth int) (Term, *Error) {
 	if depth > maxDepth {
 		return nil, errAt(p.file, p.tok.pos, ErrSyntax, "found terms nested deeper than %d, expected a flatter term", maxDepth)
 	}
-	t := p.tok
+	t := &p.tok // read before each advance
 	switch t.kind {
 	case tAtom:
 		a := p.atoms.alloc()
-		a.Name, a.At = t.text, t.pos
+		a.Name, a.At = p.text(), t.pos
 		return a, p.advance()
-	case tInt:
-		if t.big == nil {
-			n := p.ints.alloc()
-			n.Small, n.At = t.ival, t.pos
-			return n, p.advance()
-		}
-		return numberTerm(t, false), p.advance()
-	case tFloat:
-		return numberTerm(t, false), p.advance()
+	case tInt, tFloat:
+		return p.numberTerm(t, false), p.advance()
 	case tString:
 		return p.strings()
 	case tPunct:
-		switch t.text {
+		switch p.text() {
 		case "-", "+":
 			return p.signed()
 		case "(":
@@ -313,29 +357,33 @@ func (p *parser) term(depth int) (Term, *Error) {
 	return nil, p.unexpected("a term")
 }
 
-func numberTerm(t token, neg bool) Term {
+func (p *parser) numberTerm(t *token, neg bool) Term {
 	if t.kind == tFloat {
+		f := p.floats.alloc()
+		f.Value, f.At = t.fval, t.pos
 		if neg {
-			return &Float{Value: -t.fval, At: t.pos}
+			f.Value = -t.fval
 		}
-		return &Float{Value: t.fval, At: t.pos}
+		return f
 	}
-	if t.big != nil {
+	if t.big {
 		if neg {
-			return normInt(new(big.Int).Neg(t.big), t.pos)
+			return normInt(new(big.Int).Neg(p.lx.big), t.pos)
 		}
-		return &Int{Big: t.big, At: t.pos}
+		return &Int{Big: p.lx.big, At: t.pos}
 	}
+	n := p.ints.alloc()
+	n.Small, n.At = t.ival, t.pos
 	if neg {
-		return &Int{Small: -t.ival, At: t.pos}
+		n.Small = -t.ival
 	}
-	return &Int{Small: t.ival, At: t.pos}
+	return n
 }
 
 // signed parses '-' or '+' followed by a number, possibly in parentheses (erl_parse accepts
 // -(1)); any other operand is "bad term" in OTP.
 func (p *parser) signed() (Term, *Error) {
-	start, neg := p.tok.pos, p.tok.text == "-"
+	start, neg := p.tok.pos, p.isPunct("-")
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -349,7 +397,7 @@ func (p *parser) signed() (Term, *Error) {
 	if p.tok.kind != tInt && p.tok.kind != tFloat {
 		return nil, p.unexpected("a number after the sign")
 	}
-	t := numberTerm(p.tok, neg)
+	t := p.numberTerm(&p.tok, neg)
 	switch v := t.(type) {
 	case *Int:
 		v.At = start
@@ -369,7 +417,7 @@ func (p *parser) signed() (Term, *Error) {
 
 func (p *parser) strings() (Term, *Error) {
 	s := p.strs.alloc()
-	s.Value, s.At = p.tok.text, p.tok.pos
+	s.Value, s.At = p.text(), p.tok.pos
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -379,7 +427,7 @@ func (p *parser) strings() (Term, *Error) {
 	var b strings.Builder
 	b.WriteString(s.Value)
 	for p.tok.kind == tString {
-		b.WriteString(p.tok.text)
+		b.WriteString(p.text())
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -464,7 +512,8 @@ func (p *parser) tuple(depth int) (Term, *Error) {
 }
 
 func (p *parser) mapTerm(depth int) (Term, *Error) {
-	m := &Map{At: p.tok.pos}
+	m := p.maps.alloc()
+	m.At = p.tok.pos
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -474,6 +523,9 @@ func (p *parser) mapTerm(depth int) (Term, *Error) {
 	if p.isPunct("}") {
 		return m, p.advance()
 	}
+	// Keys and values go on the stack in pairs; a key equal to an earlier one replaces that
+	// one's value, as erl_parse does.
+	base := len(p.stack)
 	for {
 		k, err := p.term(depth + 1)
 		if err != nil {
@@ -487,15 +539,14 @@ func (p *parser) mapTerm(depth int) (Term, *Error) {
 			return nil, err
 		}
 		replaced := false
-		for i, old := range m.Keys {
-			if Equal(old, k) {
-				m.Values[i] = v
+		for i := base; i < len(p.stack); i += 2 {
+			if Equal(p.stack[i], k) {
+				p.stack[i+1] = v
 				replaced = true
 			}
 		}
 		if !replaced {
-			m.Keys = append(m.Keys, k)
-			m.Values = append(m.Values, v)
+			p.stack = append(p.stack, k, v)
 		}
 		if p.isPunct(",") {
 			if err := p.advance(); err != nil {
@@ -503,6 +554,7 @@ func (p *parser) mapTerm(depth int) (Term, *Error) {
 			}
 			continue
 		}
+		m.Keys, m.Values = p.collectPairs(base)
 		return m, p.expect("}", "',' or '}'")
 	}
 }

@@ -70,31 +70,23 @@ func twoCharPunct(r, n rune) string {
 	return ""
 }
 
-// oneCharPuncts holds the text of every single-character token, so lexing allocates nothing.
-var oneCharPuncts = func() (t [256]string) {
-	for i := range t {
-		t[i] = string(rune(i))
-	}
-	return t
-}()
-
 // punct reads punctuation starting with the code point r (not white space, not a letter).
 func (lx *lexer) punct(t *token, p Pos, r rune) *Error {
 	if r > 0xFF {
 		return lx.errf(p, "found illegal character %s, expected a term (quote it)", quoteText(string(r), '\''))
 	}
+	start := lx.i
 	if r < utf8.RuneSelf {
 		// Every two-character token is ASCII, so the next byte is the next code point here.
-		if two := twoCharPunct(r, rune(lx.peekByte(1))); two != "" {
+		if twoCharPunct(r, rune(lx.peekByte(1))) != "" {
 			lx.i += 2
-			*t = token{kind: tPunct, pos: p, text: two}
-			return nil
+		} else {
+			lx.i++ // not a newline: skipSpace stopped here
 		}
-		lx.i++ // not a newline: skipSpace stopped here
 	} else {
 		lx.advance()
 	}
-	*t = token{kind: tPunct, pos: p, text: oneCharPuncts[r]}
+	*t = token{kind: tPunct, pos: p, start: start, end: lx.i}
 	return nil
 }
 
@@ -179,7 +171,7 @@ func (lx *lexer) number(t *token, p Pos) *Error {
 		if dsep {
 			text = strings.ReplaceAll(text, "_", "")
 		}
-		intToken(t, p, text, base)
+		lx.intToken(t, p, text, base)
 		return nil
 	}
 	if lx.peekByte(0) == '.' && isDigit(rune(lx.peekByte(1))) {
@@ -189,7 +181,7 @@ func (lx *lexer) number(t *token, p Pos) *Error {
 	if sep {
 		text = strings.ReplaceAll(text, "_", "")
 	}
-	intToken(t, p, text, 10)
+	lx.intToken(t, p, text, 10)
 	return nil
 }
 
@@ -229,7 +221,7 @@ func floatText(s string, dirty bool) string {
 }
 
 // intToken sets t to the integer written as digits (at least one, valid in base).
-func intToken(t *token, p Pos, digits string, base int) {
+func (lx *lexer) intToken(t *token, p Pos, digits string, base int) {
 	if base == 10 && len(digits) <= 18 { // fits in an int64 whatever the digits
 		var v int64
 		for i := 0; i < len(digits); i++ {
@@ -242,8 +234,8 @@ func intToken(t *token, p Pos, digits string, base int) {
 		*t = token{kind: tInt, pos: p, ival: v}
 		return
 	}
-	bi, _ := new(big.Int).SetString(digits, base)
-	*t = token{kind: tInt, pos: p, big: bi}
+	lx.big, _ = new(big.Int).SetString(digits, base)
+	*t = token{kind: tInt, pos: p, big: true}
 }
 
 func describeRune(r rune) string {
@@ -253,16 +245,30 @@ func describeRune(r rune) string {
 	return quoteText(string(r), '\'')
 }
 
-// quoted reads a string or a quoted atom; the current byte is the opening quote q. Text
-// without escapes is returned as a slice of the source.
-func (lx *lexer) quoted(q byte, p Pos) (string, *Error) {
+// quoted reads a string (kind tString) or a quoted atom (tAtom) into t; the current byte is
+// the opening quote. Text without escapes stays a range of the source.
+func (lx *lexer) quoted(t *token, kind tokKind, p Pos) *Error {
+	q := lx.src[lx.i]
 	lx.i++ // opening quote
 	start := lx.i
 	lx.plain(q)
 	if lx.i < len(lx.src) && lx.src[lx.i] == q {
 		lx.i++
-		return lx.src[start : lx.i-1], nil
+		*t = token{kind: kind, pos: p, start: start, end: lx.i - 1}
+		return nil
 	}
+	s, err := lx.escaped(q, p, start)
+	if err != nil {
+		return err
+	}
+	lx.esc = s
+	*t = token{kind: kind, pos: p, esc: true}
+	return nil
+}
+
+// escaped reads the rest of a quoted text that started at byte offset start and has an escape
+// at the current offset, and returns its value.
+func (lx *lexer) escaped(q byte, p Pos, start int) (string, *Error) {
 	var b strings.Builder
 	b.WriteString(lx.src[start:lx.i])
 	for {

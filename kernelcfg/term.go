@@ -269,7 +269,13 @@ func Equal(a, b Term) bool {
 		return ok && x.Name == y.Name
 	case *Int:
 		y, ok := b.(*Int)
-		return ok && x.BigInt().Cmp(y.BigInt()) == 0
+		if !ok {
+			return false
+		}
+		if x.Big == nil && y.Big == nil {
+			return x.Small == y.Small
+		}
+		return x.BigInt().Cmp(y.BigInt()) == 0
 	case *Float:
 		y, ok := b.(*Float)
 		return ok && x.Value == y.Value
