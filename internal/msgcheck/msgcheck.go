@@ -62,133 +62,133 @@ func CheckDepth(b []byte, maxDepth int) error {
 // Skip walks the first msgpack value in b, nested at most maxDepth deep, and returns the number
 // of bytes it takes. Bytes after that value are not looked at; use it to split a stream of
 // values or where trailing bytes are tolerated. The error, if any, is an *Error.
+//
+// open[d] counts the values still to read at nesting level d and pending is their sum. Every
+// value takes at least one byte, so pending may never exceed the bytes left: an oversized
+// length or count fails at its header, not at the end of the input.
 func Skip(b []byte, maxDepth int) (int, error) {
-	w := walker{b: b}
-	return w.walk(max(maxDepth, 0))
-}
-
-// walker holds the state of one walk.
-type walker struct {
-	b []byte
-	i int // read position
-}
-
-// left is the number of unread bytes.
-func (w *walker) left() uint64 { return uint64(len(w.b) - w.i) }
-
-func (w *walker) fail(at int, format string, args ...any) *Error {
-	return &Error{Offset: at, Reason: fmt.Sprintf(format, args...)}
-}
-
-// walk reads one value. open[d] counts the values still to read at nesting level d and
-// pending is their sum. Every value takes at least one byte, so pending may never exceed the
-// bytes left: an oversized length or count fails at its header, not at the end of the input.
-func (w *walker) walk(maxDepth int) (int, error) {
 	var buf [17]uint64
 	open := append(buf[:0], 1)
 	pending := uint64(1)
+	i := 0
 	for len(open) > 0 {
-		if open[len(open)-1] == 0 {
-			open = open[:len(open)-1]
+		top := len(open) - 1
+		if open[top] == 0 {
+			open = open[:top]
 			continue
 		}
-		open[len(open)-1]--
+		open[top]--
 		pending--
-		at := w.i
-		if w.i >= len(w.b) {
-			return 0, w.fail(at, "value cut short")
+		at := i
+		if i >= len(b) {
+			return 0, fail(at, "value cut short")
 		}
-		h, err := w.header()
-		if err != nil {
-			return 0, err
+		h := header(b[i])
+		i++
+		if h.kind == reserved {
+			return 0, fail(at, "reserved byte 0x%02x", b[at])
 		}
-		if pending > w.left() { // the values still to read need a byte each
-			return 0, w.fail(at, "%d values cut short", pending)
+		n := uint64(h.size) // payload bytes, or values inside a container
+		if h.lenSize > 0 {
+			if int(h.lenSize) > len(b)-i {
+				return 0, fail(at, "%s length field cut short", h.kind)
+			}
+			switch h.lenSize {
+			case 1:
+				n += uint64(b[i])
+			case 2:
+				n += uint64(binary.BigEndian.Uint16(b[i:]))
+			default:
+				n += uint64(binary.BigEndian.Uint32(b[i:]))
+			}
+			i += int(h.lenSize)
 		}
-		if h.payload > w.left()-pending {
-			return 0, w.fail(at, "%s length %d beyond the %d bytes left", h.kind, h.payload, w.left())
+		left := uint64(len(b) - i)
+		if pending > left { // the values still to read need a byte each
+			return 0, fail(at, "%d values cut short", pending)
 		}
-		w.i += int(h.payload)
-		if !h.container {
+		if h.kind < array {
+			if n > left-pending {
+				return 0, fail(at, "%s length %d beyond the %d bytes left", h.kind, n, left)
+			}
+			i += int(n)
 			continue
 		}
-		if h.children > w.left()-pending {
-			return 0, w.fail(at, "%s of %d values beyond the %d bytes left", h.kind, h.children, w.left())
+		if h.kind == mapping {
+			n *= 2
+		}
+		if n > left-pending {
+			return 0, fail(at, "%s of %d values beyond the %d bytes left", h.kind, n, left)
 		}
 		if len(open) > maxDepth {
-			return 0, w.fail(at, "nested deeper than %d", maxDepth)
+			return 0, fail(at, "nested deeper than %d", max(maxDepth, 0))
 		}
-		open = append(open, h.children)
-		pending += h.children
+		open = append(open, n)
+		pending += n
 	}
-	return w.i, nil
+	return i, nil
 }
 
-// head describes one value's header.
+func fail(at int, format string, args ...any) *Error {
+	return &Error{Offset: at, Reason: fmt.Sprintf(format, args...)}
+}
+
+// kind is the kind of a msgpack value, as far as the walk cares.
+type kind uint8
+
+const (
+	reserved kind = iota // 0xc1
+	scalar               // nil, bool, int, float: a fixed payload
+	str
+	bin
+	ext // and fixext; its size counts the type byte
+	array
+	mapping
+)
+
+func (k kind) String() string {
+	return [...]string{"reserved", "number", "str", "bin", "ext", "array", "map"}[k]
+}
+
+// head is what a header byte says.
 type head struct {
-	kind      string // for errors
-	payload   uint64 // bytes after the header that belong to this value
-	container bool   // array or map
-	children  uint64 // values inside it (twice the pairs of a map)
+	kind    kind
+	size    uint8 // fixed payload bytes or values (map: pairs), added to the length field
+	lenSize uint8 // bytes of the big-endian length field that follows: 0, 1, 2 or 4
 }
 
-// header reads the header at w.b[w.i], which exists, and moves past it.
-func (w *walker) header() (head, error) {
-	at := w.i
-	c := w.b[w.i]
-	w.i++
+// header decodes the first byte of a value.
+func header(c byte) head {
 	switch {
 	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3: // fixint, nil, bool
-		return head{kind: "scalar"}, nil
+		return head{kind: scalar}
 	case c <= 0x8f:
-		return head{kind: "map", container: true, children: 2 * uint64(c&0x0f)}, nil
+		return head{kind: mapping, size: c & 0x0f}
 	case c <= 0x9f:
-		return head{kind: "array", container: true, children: uint64(c & 0x0f)}, nil
+		return head{kind: array, size: c & 0x0f}
 	case c <= 0xbf:
-		return head{kind: "str", payload: uint64(c & 0x1f)}, nil
-	case c == 0xc4, c == 0xc5, c == 0xc6:
-		n, err := w.length(1 << (c - 0xc4))
-		return head{kind: "bin", payload: n}, err
-	case c == 0xc7, c == 0xc8, c == 0xc9:
-		n, err := w.length(1 << (c - 0xc7))
-		return head{kind: "ext", payload: n + 1}, err // the type byte, then n bytes
+		return head{kind: str, size: c & 0x1f}
+	case c == 0xc1:
+		return head{kind: reserved}
+	case c <= 0xc6: // bin8/16/32
+		return head{kind: bin, lenSize: 1 << (c - 0xc4)}
+	case c <= 0xc9: // ext8/16/32: the length, then the type byte
+		return head{kind: ext, size: 1, lenSize: 1 << (c - 0xc7)}
 	case c == 0xcc, c == 0xd0:
-		return head{kind: "int", payload: 1}, nil
+		return head{kind: scalar, size: 1}
 	case c == 0xcd, c == 0xd1:
-		return head{kind: "int", payload: 2}, nil
+		return head{kind: scalar, size: 2}
 	case c == 0xca, c == 0xce, c == 0xd2:
-		return head{kind: "number", payload: 4}, nil
+		return head{kind: scalar, size: 4}
 	case c == 0xcb, c == 0xcf, c == 0xd3:
-		return head{kind: "number", payload: 8}, nil
-	case c >= 0xd4 && c <= 0xd8:
-		return head{kind: "fixext", payload: 1 + 1<<(c-0xd4)}, nil
-	case c == 0xd9, c == 0xda, c == 0xdb:
-		n, err := w.length(1 << (c - 0xd9))
-		return head{kind: "str", payload: n}, err
-	case c == 0xdc, c == 0xdd:
-		n, err := w.length(2 << (c - 0xdc))
-		return head{kind: "array", container: true, children: n}, err
-	case c == 0xde, c == 0xdf:
-		n, err := w.length(2 << (c - 0xde))
-		return head{kind: "map", container: true, children: 2 * n}, err
+		return head{kind: scalar, size: 8}
+	case c <= 0xd8: // fixext1..16: the type byte, then 1..16 bytes
+		return head{kind: ext, size: 1 + 1<<(c-0xd4)}
+	case c <= 0xdb: // str8/16/32
+		return head{kind: str, lenSize: 1 << (c - 0xd9)}
+	case c <= 0xdd: // array16/32
+		return head{kind: array, lenSize: 2 << (c - 0xdc)}
+	default: // map16/32
+		return head{kind: mapping, lenSize: 2 << (c - 0xde)}
 	}
-	return head{}, w.fail(at, "reserved byte 0x%02x", c)
-}
-
-// length reads a size-byte big-endian length.
-func (w *walker) length(size int) (uint64, error) {
-	if uint64(size) > w.left() {
-		return 0, w.fail(w.i-1, "length field cut short")
-	}
-	var n uint64
-	switch size {
-	case 1:
-		n = uint64(w.b[w.i])
-	case 2:
-		n = uint64(binary.BigEndian.Uint16(w.b[w.i:]))
-	default:
-		n = uint64(binary.BigEndian.Uint32(w.b[w.i:]))
-	}
-	w.i += size
-	return n, nil
 }

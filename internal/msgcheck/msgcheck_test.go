@@ -101,7 +101,7 @@ func TestCheckRejectsHostile(t *testing.T) {
 		{"ext8 claims 255", []byte{0xc7, 0xff, 5}, "ext length 256 beyond"},
 		{"ext16 claims 64k", []byte{0xc8, 0xff, 0xff, 5}, "ext length 65536 beyond"},
 		{"ext32 claims 4 GiB", []byte{0xc9, 0xff, 0xff, 0xff, 0xff, 5}, "ext length 4294967296 beyond"},
-		{"fixext16 short", []byte{0xd8, 5, 1, 2}, "fixext length 17 beyond"},
+		{"fixext16 short", []byte{0xd8, 5, 1, 2}, "ext length 17 beyond"},
 		{"array16 claims 64k", []byte{0xdc, 0xff, 0xff, 0xc0}, "array of 65535 values beyond"},
 		{"array32 claims 4G", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, "array of 4294967295 values beyond"},
 		{"map16 claims 64k pairs", []byte{0xde, 0xff, 0xff}, "map of 131070 values beyond"},
