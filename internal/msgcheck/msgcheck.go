@@ -5,8 +5,9 @@
 // map header claims before it reads the payload, so a handful of hostile bytes can make it
 // allocate gigabytes; and it recurses once per nesting level, so a long run of one-element
 // arrays can make it grow a huge stack. Run Check on untrusted bytes before msgpack.Unmarshal:
-// once Check accepts b, every length in b is backed by bytes that are really there, so what the
-// decoder allocates is bounded by a small multiple of len(b).
+// once Check accepts b, every length in b is backed by bytes that are really there (each value
+// inside an array or map takes at least one), so what the decoder allocates is bounded by
+// len(b) times the size of the largest Go type it decodes into.
 //
 // The walk is iterative, allocation-free for nesting up to 16 levels, and linear in len(b).
 package msgcheck
