@@ -18,7 +18,7 @@ import (
 var rewrite = flag.Bool("rewrite", false, "rewrite the golden output of the scenario scripts under testdata/")
 
 // TestScenarios drives one node's decision core with the scripts testdata/*.txt and compares
-// the transcript with testdata/*.golden (regenerate with go test ./app/... -rewrite).
+// the transcript with testdata/*.golden (regenerate with go test ./app -run TestScenarios -rewrite).
 //
 // Script commands (one per line, '#' starts a comment):
 //
