@@ -32,9 +32,10 @@ const (
 type token struct {
 	kind       tokKind
 	pos        Pos
-	start, end int  // the text (name, punctuation, quoted text without quotes) is src[start:end]
-	esc        bool // the text is lexer.esc
-	big        bool // the integer is lexer.big
+	start, end int    // the text (name, punctuation, quoted text without quotes) is src[start:end]
+	esc        bool   // the text is lexer.esc
+	big        bool   // the integer is lexer.big
+	punct      uint16 // punctuation as punctCode gives it
 	ival       int64
 	fval       float64
 }
@@ -192,31 +193,63 @@ func (lx *lexer) errf(p Pos, format string, args ...any) *Error {
 	return errAt(lx.file, p, ErrSyntax, format, args...)
 }
 
+// Classes of the first byte of a token, for next's dispatch.
+const (
+	cOther    = iota // other punctuation
+	cLower           // a-z
+	cName            // A-Z, _
+	cDigit           // 0-9
+	cPunct           // punctuation that is one token whatever follows
+	cSpace           // white space or '%': skipSpace has work to do
+	cNonASCII        // a byte >= 0x80: maybe white space, decoded first
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c <= ' ' || c == '%':
+			t[c] = cSpace
+		case c >= 'a' && c <= 'z':
+			t[c] = cLower
+		case (c >= 'A' && c <= 'Z') || c == '_':
+			t[c] = cName
+		case c >= '0' && c <= '9':
+			t[c] = cDigit
+		case c >= utf8.RuneSelf:
+			t[c] = cNonASCII
+		case strings.IndexByte(",[]{}()#", byte(c)) >= 0:
+			t[c] = cPunct
+		}
+	}
+	return t
+}()
+
 // next reads the next token into t.
 func (lx *lexer) next(t *token) *Error {
-	lx.skipSpace()
+	if lx.i < len(lx.src) && byteClass[lx.src[lx.i]] >= cSpace {
+		lx.skipSpace() // also for a byte >= 0x80: white space includes U+0080..U+00A0
+	}
 	p, start := lx.pos(), lx.i
 	if lx.i >= len(lx.src) {
 		*t = token{kind: tEOF, pos: p}
 		return nil
 	}
 	c := lx.src[lx.i]
+	switch byteClass[c] {
+	case cPunct:
+		lx.i++
+		*t = token{kind: tPunct, pos: p, start: start, end: lx.i, punct: uint16(c)}
+		return nil
+	case cLower:
+		return lx.atom(t, p, start)
+	}
 	r := rune(c)
 	if c >= utf8.RuneSelf {
 		r, _ = utf8.DecodeRuneInString(lx.src[lx.i:])
 	}
 	switch {
 	case isAtomStart(r):
-		name, n := lx.name()
-		if n > maxAtomLen {
-			return lx.errf(p, "found an atom of %d characters, expected at most %d", n, maxAtomLen)
-		}
-		kind := tAtom
-		if isReserved(name) {
-			kind = tReserved
-		}
-		*t = token{kind: kind, pos: p, start: start, end: lx.i}
-		return nil
+		return lx.atom(t, p, start)
 	case isVarStart(r):
 		lx.name()
 		*t = token{kind: tVar, pos: p, start: start, end: lx.i}
@@ -249,14 +282,28 @@ func (lx *lexer) next(t *token) *Error {
 		return nil
 	case r == '.':
 		lx.i++
-		kind := tPunct
 		if n := lx.peek(); n < 0 || isWhite(n) || n == '%' {
-			kind = tDot
+			*t = token{kind: tDot, pos: p, start: start, end: lx.i}
+			return nil
 		}
-		*t = token{kind: kind, pos: p, start: start, end: lx.i}
+		*t = token{kind: tPunct, pos: p, start: start, end: lx.i, punct: '.'}
 		return nil
 	}
 	return lx.punct(t, p, r)
+}
+
+// atom reads an unquoted atom or reserved word that starts at byte offset start.
+func (lx *lexer) atom(t *token, p Pos, start int) *Error {
+	name, n := lx.name()
+	if n > maxAtomLen {
+		return lx.errf(p, "found an atom of %d characters, expected at most %d", n, maxAtomLen)
+	}
+	kind := tAtom
+	if isReserved(name) {
+		kind = tReserved
+	}
+	*t = token{kind: kind, pos: p, start: start, end: lx.i}
+	return nil
 }
 
 // text returns the text of the token the lexer read last.

@@ -225,7 +225,7 @@ func (p *parser) collect(base int) []Term {
 	}
 	out := p.termSlice(n)
 	copy(out, p.stack[base:])
-	clear(p.stack[base:])
+	// No need to clear the popped entries: they are in the tree, which outlives the parser.
 	p.stack = p.stack[:base]
 	return out
 }
@@ -237,7 +237,6 @@ func (p *parser) collectPairs(base int) (keys, values []Term) {
 	for i := range n {
 		keys[i], values[i] = p.stack[base+2*i], p.stack[base+2*i+1]
 	}
-	clear(p.stack[base:])
 	p.stack = p.stack[:base]
 	return keys, values
 }
@@ -267,7 +266,7 @@ func newParser(file, src string) (*parser, *Error) {
 func (p *parser) advance() *Error { return p.lx.next(&p.tok) }
 
 func (p *parser) isPunct(s string) bool {
-	return p.tok.kind == tPunct && p.tok.end-p.tok.start == len(s) && p.lx.src[p.tok.start:p.tok.end] == s
+	return p.tok.kind == tPunct && p.tok.punct == punctCode(s)
 }
 
 // text returns the current token's text; read it before the next advance.
@@ -332,10 +331,10 @@ func (p *parser) term(depth int) (Term, *Error) {
 	case tString:
 		return p.strings()
 	case tPunct:
-		switch p.text() {
-		case "-", "+":
+		switch t.punct {
+		case '-', '+':
 			return p.signed()
-		case "(":
+		case '(':
 			if err := p.advance(); err != nil {
 				return nil, err
 			}
@@ -344,13 +343,13 @@ func (p *parser) term(depth int) (Term, *Error) {
 				return nil, err
 			}
 			return inner, p.expect(")", "')'")
-		case "[":
+		case '[':
 			return p.list(depth)
-		case "{":
+		case '{':
 			return p.tuple(depth)
-		case "#":
+		case '#':
 			return p.mapTerm(depth)
-		case "<<":
+		case '<' | '<'<<8:
 			return p.binary()
 		}
 	}

@@ -75,19 +75,29 @@ func (lx *lexer) punct(t *token, p Pos, r rune) *Error {
 	if r > 0xFF {
 		return lx.errf(p, "found illegal character %s, expected a term (quote it)", quoteText(string(r), '\''))
 	}
-	start := lx.i
+	start, code := lx.i, uint16(r)
 	if r < utf8.RuneSelf {
 		// Every two-character token is ASCII, so the next byte is the next code point here.
-		if twoCharPunct(r, rune(lx.peekByte(1))) != "" {
+		if n := lx.peekByte(1); twoCharPunct(r, rune(n)) != "" {
 			lx.i += 2
+			code |= uint16(n) << 8
 		} else {
 			lx.i++ // not a newline: skipSpace stopped here
 		}
 	} else {
 		lx.advance()
 	}
-	*t = token{kind: tPunct, pos: p, start: start, end: lx.i}
+	*t = token{kind: tPunct, pos: p, start: start, end: lx.i, punct: code}
 	return nil
+}
+
+// punctCode is a punctuation token's code: its code point (ASCII or Latin-1), or for two
+// characters the first one plus the second one shifted left by 8.
+func punctCode(s string) uint16 {
+	if len(s) == 1 {
+		return uint16(s[0])
+	}
+	return uint16(s[0]) | uint16(s[1])<<8
 }
 
 // name moves past an unquoted atom or a variable and returns its text (a slice of the source)
