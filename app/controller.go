@@ -204,19 +204,23 @@ func (c *Controller) Err() error {
 	return c.fatalErr
 }
 
-// resyncEvery is how often the controller asks again for missing hellos.
-const resyncEvery = 500 * time.Millisecond
+// resyncEvery is how often the controller asks again for missing hellos; every
+// fullResyncTicks-th time it also repeats its own hello to every peer (every 10 s).
+const (
+	resyncEvery     = 500 * time.Millisecond
+	fullResyncTicks = 20
+)
 
 func (c *Controller) resync() {
 	defer c.wg.Done()
 	t := time.NewTicker(resyncEvery)
 	defer t.Stop()
-	for {
+	for i := 1; ; i++ {
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
-			c.post(evResync{})
+			c.post(evResync{Full: i%fullResyncTicks == 0})
 		}
 	}
 }

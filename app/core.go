@@ -176,8 +176,9 @@ type (
 		Gen uint64
 	}
 	// evResync: ask again for the hello of every up peer that has not sent one (a hello
-	// can be lost while links are set up).
-	evResync struct{}
+	// can be lost while links are set up); Full also sends this node's hello to every known
+	// peer, so a report lost on a failing link is repaired.
+	evResync struct{ Full bool }
 )
 
 func (evLoad) isEvent()         {}
@@ -286,6 +287,8 @@ func (c *core) step(now time.Time, ev event) []action {
 		for _, n := range sortedNodes(c.up) {
 			if !c.known[n] {
 				c.sendHello(n, true)
+			} else if e.Full {
+				c.sendHello(n, false)
 			}
 		}
 	}

@@ -35,6 +35,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the golden output of the scen
 //	status N STATUS                N's status report
 //	weight N APP W [ask] [epoch=E] N's election weight
 //	fire APP                       the last timer armed for APP fires
+//	resync [full]                  the periodic resync (hello asks; full: hellos to all)
 //	advance DURATION               the clock moves on
 //	state                          print every application's state
 func TestScenarios(t *testing.T) {
@@ -197,6 +198,8 @@ func (r *scriptRun) command(f []string, fail func(string, ...any)) {
 			}
 		}
 		ev = evPeer{From: dist.Node(arg(1)), Msg: wireMsg{Weight: &m}}
+	case "resync":
+		ev = evResync{Full: len(f) > 1 && f[1] == "full"}
 	case "fire":
 		ev = evTimer{App: arg(1), Gen: r.gens[arg(1)]}
 	case "advance":
