@@ -87,7 +87,8 @@ func (lx *lexer) punct(t *token, p Pos, r rune) *Error {
 	} else {
 		lx.advance()
 	}
-	*t = token{kind: tPunct, pos: p, start: start, end: lx.i, punct: code}
+	t.set(tPunct, p, start, lx.i)
+	t.punct = code
 	return nil
 }
 
@@ -217,7 +218,8 @@ func (lx *lexer) float(t *token, p Pos, start int, dirty bool) *Error {
 	if err != nil && math.IsInf(f, 0) {
 		return lx.errf(p, "found an illegal float %s, expected a float in range", text)
 	}
-	*t = token{kind: tFloat, pos: p, fval: f}
+	t.set(tFloat, p, 0, 0)
+	t.fval = f
 	return nil
 }
 
@@ -237,15 +239,18 @@ func (lx *lexer) intToken(t *token, p Pos, digits string, base int) {
 		for i := 0; i < len(digits); i++ {
 			v = v*10 + int64(digits[i]-'0')
 		}
-		*t = token{kind: tInt, pos: p, ival: v}
+		t.set(tInt, p, 0, 0)
+		t.ival = v
 		return
 	}
 	if v, err := strconv.ParseInt(digits, base, 64); err == nil {
-		*t = token{kind: tInt, pos: p, ival: v}
+		t.set(tInt, p, 0, 0)
+		t.ival = v
 		return
 	}
 	lx.big, _ = new(big.Int).SetString(digits, base)
-	*t = token{kind: tInt, pos: p, big: true}
+	t.set(tInt, p, 0, 0)
+	t.big = true
 }
 
 func describeRune(r rune) string {
@@ -264,7 +269,7 @@ func (lx *lexer) quoted(t *token, kind tokKind, p Pos) *Error {
 	lx.plain(q)
 	if lx.i < len(lx.src) && lx.src[lx.i] == q {
 		lx.i++
-		*t = token{kind: kind, pos: p, start: start, end: lx.i - 1}
+		t.set(kind, p, start, lx.i-1)
 		return nil
 	}
 	s, err := lx.escaped(q, p, start)
@@ -272,7 +277,8 @@ func (lx *lexer) quoted(t *token, kind tokKind, p Pos) *Error {
 		return err
 	}
 	lx.esc = s
-	*t = token{kind: kind, pos: p, esc: true}
+	t.set(kind, p, 0, 0)
+	t.esc = true
 	return nil
 }
 
