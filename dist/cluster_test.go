@@ -50,21 +50,35 @@ func TestJoinAndConverge(t *testing.T) {
 	}
 }
 
+// TestCrashDetection kills one node of clusters of 3, 5 and 10 and checks that every
+// survivor reports it down with reason closed (link lost, reconnect refused) for the killed
+// instance, and that the survivors converge again.
 func TestCrashDetection(t *testing.T) {
-	c := disttest.NewCluster(t, disttest.Options{N: 3})
-	if err := c.WaitConverged(ctxT(t, 30*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	_, ev0, cancel := c.Node(0).Monitor()
-	defer cancel()
-	boot := c.Node(2).BootID()
-	c.Kill(2)
-	ev := waitEvent(t, ev0, 20*time.Second, func(e dist.NodeEvent) bool { return !e.Up && e.Node == c.Name(2) })
-	if ev.Reason != dist.DownClosed || ev.BootID != boot {
-		t.Fatalf("nodedown %+v, want reason closed and boot %d", ev, boot)
-	}
-	if err := c.WaitConverged(ctxT(t, 30*time.Second)); err != nil {
-		t.Fatal(err)
+	for _, n := range []int{3, 5, 10} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			c := disttest.NewCluster(t, disttest.Options{N: n})
+			if err := c.WaitConverged(ctxT(t, 30*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			victim := n - 1
+			monitors := make([]<-chan dist.NodeEvent, victim)
+			for i := range victim {
+				_, ev, cancel := c.Node(i).Monitor()
+				defer cancel()
+				monitors[i] = ev
+			}
+			boot := c.Node(victim).BootID()
+			c.Kill(victim)
+			for i, ch := range monitors {
+				ev := waitEvent(t, ch, 20*time.Second, func(e dist.NodeEvent) bool { return !e.Up && e.Node == c.Name(victim) })
+				if ev.Reason != dist.DownClosed || ev.BootID != boot {
+					t.Fatalf("node %d: nodedown %+v, want reason closed and boot %d", i, ev, boot)
+				}
+			}
+			if err := c.WaitConverged(ctxT(t, 30*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

@@ -23,9 +23,6 @@ type Options struct {
 	Profile dist.Profile
 	// Cookie is the shared cookie (default "disttest-cookie").
 	Cookie string
-	// InMemory is accepted for compatibility and has no effect: nodes always talk over
-	// loopback sockets wrapped by FaultNet, which injects every fault in memory.
-	InMemory bool
 	// Logger for every node (default: discard).
 	Logger *slog.Logger
 	// Configure, when set, edits node i's config before it starts (TLS, cookie, …).
