@@ -205,10 +205,11 @@ func (c *Controller) Err() error {
 }
 
 // resyncEvery is how often the controller asks again for missing hellos; every
-// fullResyncTicks-th time it also repeats its own hello to every peer (every 10 s).
+// fullResyncTicks-th time it also repeats its own hello to every peer (every 60 s: at
+// 1,000 apps a full hello costs the peers real work).
 const (
 	resyncEvery     = 500 * time.Millisecond
-	fullResyncTicks = 20
+	fullResyncTicks = 120
 )
 
 func (c *Controller) resync() {
