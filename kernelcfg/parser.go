@@ -13,6 +13,7 @@ const maxDepth = 10000
 // ParseFile parses the content of one config file as OTP's application controller reads it:
 // exactly one term ended by a dot, then only white space and comments. The term is returned
 // whatever its type; LoadFile/Load check that it is a list. name is used in error messages.
+// src is not retained: the terms' names and strings share one copy of it.
 func ParseFile(name string, src []byte) (Term, error) {
 	t, err := parseFile(name, src)
 	if err != nil {
