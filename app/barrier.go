@@ -105,3 +105,12 @@ func (c *Controller) pong(n dist.Node, id uint64) {
 		}
 	}
 }
+
+// reping pings n again for every barrier still waiting on it (loop only).
+func (c *Controller) reping(n dist.Node) {
+	for id, b := range c.bars {
+		if b.waiting[n] {
+			c.sender(n).push(wireMsg{Ping: id})
+		}
+	}
+}

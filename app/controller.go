@@ -269,6 +269,10 @@ func (c *Controller) servePeer(ctx context.Context, from dist.Peer, payload []by
 					c.pong(from.Node, m.Pong)
 				default:
 					c.apply(evPeer{From: from.Node, Msg: m})
+					if m.IsHello && m.HelloAsk {
+						// Its controller just started listening: pings sent before were lost.
+						c.reping(from.Node)
+					}
 				}
 			}
 		})

@@ -13,6 +13,9 @@ import (
 	"github.com/gotp/gotp/dist"
 )
 
+// helloRetry is how long a node waits for a peer's hello before asking for it again.
+const helloRetry = 2 * time.Second
+
 // Infinity is the Timeout of a distributed entry that never fails over, and the StartWait that
 // waits forever.
 const Infinity time.Duration = -1
@@ -106,6 +109,7 @@ type core struct {
 	up        map[dist.Node]bool                 // visible peers
 	known     map[dist.Node]bool                 // peers whose hello arrived since they came up
 	pending   map[string]map[dist.Node]appStatus // reports about apps not loaded here yet
+	asked     map[dist.Node]time.Time            // when a hello was last asked of a peer
 	acts      []action
 	halted    bool
 }
@@ -118,6 +122,7 @@ func newCore(self dist.Node, startWait time.Duration) *core {
 		up:        map[dist.Node]bool{},
 		known:     map[dist.Node]bool{},
 		pending:   map[string]map[dist.Node]appStatus{},
+		asked:     map[dist.Node]time.Time{},
 	}
 }
 
@@ -286,7 +291,11 @@ func (c *core) step(now time.Time, ev event) []action {
 	case evResync:
 		for _, n := range sortedNodes(c.up) {
 			if !c.known[n] {
-				c.sendHello(n, true)
+				// Ask again only after a while: a busy peer's answer may just be queued.
+				if c.now.Sub(c.asked[n]) >= helloRetry {
+					c.asked[n] = c.now
+					c.sendHello(n, true)
+				}
 			} else if e.Full {
 				c.sendHello(n, false)
 			}

@@ -13,6 +13,7 @@ func (c *core) nodeUp(n dist.Node) {
 		return
 	}
 	c.up[n], c.known[n] = true, false
+	c.asked[n] = c.now
 	c.sendHello(n, true)
 }
 
