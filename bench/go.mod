@@ -6,13 +6,13 @@ replace github.com/gotp/gotp => ../
 
 require (
 	github.com/bwmarrin/discordgo v0.29.0
+	github.com/gorilla/websocket v1.5.3
 	github.com/gotp/gotp v0.0.0-00010101000000-000000000000
 	github.com/thejerf/suture/v4 v4.0.6
 )
 
 require (
 	github.com/google/btree v1.1.3 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-immutable-radix v1.3.1 // indirect
 	github.com/hashicorp/go-metrics v0.7.0 // indirect
