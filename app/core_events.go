@@ -272,6 +272,10 @@ func (c *core) localStopped(e evLocalStopped) {
 	switch r := c.bestRunner(a); {
 	case r != "":
 		c.becomeRemote(a, r, "local instance stopped after the move")
+	case a.stopReason.Kind == StopMoved && a.node != "" && !c.up[a.node]:
+		// The node the application moved to went down while this instance was stopping:
+		// its nodedown found this node stopping, not standing by, so fail over from it now.
+		c.runnerDown(a, a.node)
 	case !a.started:
 		a.phase, a.node = phNone, ""
 		c.logDecision(a, "stopped", "local instance stopped", nil, false)
