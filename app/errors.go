@@ -55,6 +55,7 @@ type Error struct {
 	Cause error
 }
 
+// Error returns the message: the application, what failed, and the cause.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("application ")
@@ -89,6 +90,7 @@ func appErr(sentinel error, app string) error { return &Error{Err: sentinel, App
 // temporary; it matches ErrInvalidRestartType.
 type InvalidRestartTypeError struct{ Value any }
 
+// Error names the invalid restart type.
 func (e *InvalidRestartTypeError) Error() string {
 	return fmt.Sprintf("invalid restart type %v", e.Value)
 }

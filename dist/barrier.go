@@ -17,6 +17,7 @@ type MandatoryNodesDownError struct {
 	Nodes []Node
 }
 
+// Error names the mandatory nodes that did not come up.
 func (e *MandatoryNodesDownError) Error() string {
 	names := make([]string, len(e.Nodes))
 	for i, n := range e.Nodes {

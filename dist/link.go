@@ -21,6 +21,7 @@ type RemoteError struct {
 	Message string
 }
 
+// Error names the remote node, the service and the handler's message.
 func (e *RemoteError) Error() string {
 	return fmt.Sprintf("remote error from %s (service %q): %s", e.Node, e.Service, e.Message)
 }

@@ -96,6 +96,7 @@ type BootError struct {
 	Err   error
 }
 
+// Error returns the one-line boot failure: the stage and the cause.
 func (e *BootError) Error() string {
 	return "boot failed (" + e.Stage + "): " + oneLine(e.Err.Error())
 }
@@ -106,6 +107,7 @@ func (e *BootError) Unwrap() error { return e.Err }
 // FatalError says that an application whose exit stops the node exited (deviation 4).
 type FatalError struct{ Err error }
 
+// Error returns the one-line reason the node stopped.
 func (e *FatalError) Error() string { return "node stopped: " + oneLine(e.Err.Error()) }
 
 // Unwrap returns the cause.
