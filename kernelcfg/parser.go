@@ -438,6 +438,26 @@ func (p *parser) strings() (Term, *Error) {
 	return s, nil
 }
 
+// sequence parses one or more terms separated by commas onto the parse stack and returns
+// the index where they start there (collect takes them off). It stops at the first token
+// after a term that is not a comma, for the caller to check.
+func (p *parser) sequence(depth int) (int, *Error) {
+	base := len(p.stack)
+	for {
+		e, err := p.term(depth + 1)
+		if err != nil {
+			return base, err
+		}
+		p.stack = append(p.stack, e)
+		if !p.isPunct(",") {
+			return base, nil
+		}
+		if err := p.advance(); err != nil {
+			return base, err
+		}
+	}
+}
+
 func (p *parser) list(depth int) (Term, *Error) {
 	l := p.lists.alloc()
 	l.At = p.tok.pos
@@ -447,43 +467,33 @@ func (p *parser) list(depth int) (Term, *Error) {
 	if p.isPunct("]") {
 		return l, p.advance()
 	}
-	base := len(p.stack)
-	for {
-		e, err := p.term(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		p.stack = append(p.stack, e)
-		if p.isPunct(",") {
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if p.isPunct("|") {
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
-			tail, err := p.term(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			l.Elems = p.collect(base)
-			l.Tail = tail
-			if ll, ok := tail.(*List); ok {
-				// [a | [b]] is the proper list [a, b].
-				l.Elems = append(l.Elems, ll.Elems...)
-				l.Tail = ll.Tail
-			} else if s, ok := tail.(*String); ok {
-				es, _ := ListElems(s)
-				l.Elems = append(l.Elems, es...)
-				l.Tail = nil
-			}
-			return l, p.expect("]", "']' after the tail of the list")
-		}
+	base, err := p.sequence(depth)
+	if err != nil {
+		return nil, err
+	}
+	if !p.isPunct("|") {
 		l.Elems = p.collect(base)
 		return l, p.expect("]", "',' or ']'")
 	}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	tail, err := p.term(depth + 1)
+	if err != nil {
+		return nil, err
+	}
+	l.Elems = p.collect(base)
+	l.Tail = tail
+	if ll, ok := tail.(*List); ok {
+		// [a | [b]] is the proper list [a, b].
+		l.Elems = append(l.Elems, ll.Elems...)
+		l.Tail = ll.Tail
+	} else if s, ok := tail.(*String); ok {
+		es, _ := ListElems(s)
+		l.Elems = append(l.Elems, es...)
+		l.Tail = nil
+	}
+	return l, p.expect("]", "']' after the tail of the list")
 }
 
 func (p *parser) tuple(depth int) (Term, *Error) {
@@ -495,22 +505,12 @@ func (p *parser) tuple(depth int) (Term, *Error) {
 	if p.isPunct("}") {
 		return t, p.advance()
 	}
-	base := len(p.stack)
-	for {
-		e, err := p.term(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		p.stack = append(p.stack, e)
-		if p.isPunct(",") {
-			if err := p.advance(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		t.Elems = p.collect(base)
-		return t, p.expect("}", "',' or '}'")
+	base, err := p.sequence(depth)
+	if err != nil {
+		return nil, err
 	}
+	t.Elems = p.collect(base)
+	return t, p.expect("}", "',' or '}'")
 }
 
 func (p *parser) mapTerm(depth int) (Term, *Error) {
