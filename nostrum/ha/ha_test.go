@@ -112,9 +112,7 @@ func TestFailedTakeoverKeepsOldInstance(t *testing.T) {
 	w := hatest.Mark(c.Fake, c.Log)
 	stop := c.Fake.StartStream(rate, c.Channel)
 	defer stop()
-	if err := c.Log.Wait(ctx, w.Log, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, w.Log, 100)
 	mark := c.Events.Len()
 	if err := c.Takeover(ctx, "b"); !errors.Is(err, errBoom) {
 		t.Fatalf("takeover = %v, want the start's error", err)
@@ -126,9 +124,7 @@ func TestFailedTakeoverKeepsOldInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := c.Log.Len()
-	if err := c.Log.Wait(ctx, after, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, after, 100)
 	stop()
 	f := c.Settle(ctx, "a", "a", w, nil)
 	t.Logf("failed takeover: %+v", f)
@@ -189,9 +185,7 @@ func TestFailoverExpiredSessionIdentifies(t *testing.T) {
 	w := hatest.Mark(c.Fake, c.Log)
 	stop := c.Fake.StartStream(rate, c.Channel)
 	defer stop()
-	if err := c.Log.Wait(ctx, w.Log, func(hs []hatest.Handled) bool { return len(hs) >= 50 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, w.Log, 50)
 	// Two checkpoints, so one is out before a dies (a kill may drop the last one queued).
 	if err := c.WaitCheckpoints(ctx, "a", 2); err != nil {
 		t.Fatal(err)
@@ -214,9 +208,7 @@ func TestFailoverExpiredSessionIdentifies(t *testing.T) {
 		t.Fatalf("session lost %+v on %s, want shard 0 on b", lost, x.Node)
 	}
 	after := c.Log.Len()
-	if err := c.Log.Wait(ctx, after, func(hs []hatest.Handled) bool { return len(hs) >= 50 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, after, 50)
 	for _, h := range c.Log.Entries(after) {
 		if h.Node != "b" {
 			t.Fatalf("%s handled a message after the failover", h.Node)
@@ -235,9 +227,7 @@ func TestShutdownClosesSession(t *testing.T) {
 	if _, err := c.Fake.InjectMessage(c.Channel, "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Log.Wait(ctx, 0, func(hs []hatest.Handled) bool { return len(hs) >= 1 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, 0, 1)
 	if err := c.Node("a").Ctl.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -328,16 +318,12 @@ func TestShutdownWithHandoverMovesSession(t *testing.T) {
 	w := hatest.Mark(c.Fake, c.Log)
 	stop := c.Stream(rate)
 	defer stop()
-	if err := c.Log.Wait(ctx, w.Log, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, w.Log, 100)
 	if err := c.Node("a").Ctl.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	after := c.Log.Len()
-	if err := c.Log.Wait(ctx, after, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, after, 100)
 	stop()
 	f := c.Settle(ctx, "a", "b", w, nil)
 	t.Logf("handover on shutdown: %+v", f)
@@ -371,9 +357,7 @@ func TestShutdownKeepingSessionFailsOver(t *testing.T) {
 	}
 	c.Net.Kill(hatest.NodeName("a")) // a leaves the mesh; b fails over from it
 	after := c.Log.Len()
-	if err := c.Log.Wait(ctx, after, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, after, 100)
 	stop()
 	f := c.Settle(ctx, "a", "b", w, nil)
 	t.Logf("shutdown keeping the session: %+v", f)
@@ -406,9 +390,7 @@ func TestTakeoverByDyingNodeResumes(t *testing.T) {
 	w := hatest.Mark(c.Fake, c.Log)
 	stop := c.Stream(rate)
 	defer stop()
-	if err := c.Log.Wait(ctx, w.Log, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, w.Log, 100)
 	mark := c.Events.Len()
 	takeover := make(chan error, 1)
 	go func() { takeover <- c.Takeover(ctx, "b") }()
@@ -428,9 +410,7 @@ func TestTakeoverByDyingNodeResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := c.Log.Len()
-	if err := c.Log.Wait(ctx, after, func(hs []hatest.Handled) bool { return len(hs) >= 100 }); err != nil {
-		t.Fatal(err)
-	}
+	waitHandled(ctx, t, c, after, 100)
 	stop()
 	f := c.Settle(ctx, "a", "a", w, nil)
 	t.Logf("takeover by a dying node: %+v", f)
@@ -439,5 +419,13 @@ func TestTakeoverByDyingNodeResumes(t *testing.T) {
 	}
 	if st := c.Fake.Stats(); st.Identifies != 1 || st.Resumes != 1 {
 		t.Fatalf("identifies %d, resumes %d, want 1 and 1 (a resumed its own session)", st.Identifies, st.Resumes)
+	}
+}
+
+// waitHandled waits until at least n more messages were handled after log position from.
+func waitHandled(ctx context.Context, t *testing.T, c *hatest.Cluster, from, n int) {
+	t.Helper()
+	if err := c.Log.Wait(ctx, from, func(hs []hatest.Handled) bool { return len(hs) >= n }); err != nil {
+		t.Fatal(err)
 	}
 }
